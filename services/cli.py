@@ -1,0 +1,231 @@
+"""The ``syndicate`` command: run the service whole or in parts, and use its pure code directly.
+
+Composition root (with ``services/app.py``): it may import every service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shared.settings import get_settings
+
+cli = typer.Typer(
+    name="syndicate",
+    help="News-wire syndication: wire copy in; clean stories out as feeds and signed webhooks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+TASK_MODULES = {
+    "ingest": "services.ingest.tasks",
+    "render": "services.render.tasks",
+    "publish": "services.publish.tasks",
+}
+DEFAULT_POOLS = {"ingest": ("solo", 1), "render": ("solo", 1), "publish": ("threads", 16)}
+
+
+def _setup_logging() -> None:
+    level = get_settings().log_level.upper()
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(processName)s[%(process)d] %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@cli.command()
+def up(
+    scheduler: Annotated[bool, typer.Option(help="Run the scheduler too.")] = True,
+) -> None:
+    """Run the whole service in the foreground: Redis (embedded unless REDIS_URL is set), the
+    API, one worker per queue and the scheduler. Ctrl-C or SIGTERM stops every part."""
+    from services.supervisor import Supervisor
+
+    _setup_logging()
+    raise typer.Exit(Supervisor(get_settings(), with_scheduler=scheduler).run())
+
+
+@cli.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Default: SYNDICATE_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: SYNDICATE_PORT.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API alone."""
+    import uvicorn
+
+    _setup_logging()
+    settings = get_settings()
+    uvicorn.run(
+        "services.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port if port is not None else settings.port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+@cli.command()
+def worker(
+    queue: Annotated[str, typer.Argument(help="ingest, render or publish")],
+    concurrency: Annotated[int | None, typer.Option(min=1)] = None,
+    pool: Annotated[str | None, typer.Option(help="solo, threads or prefork")] = None,
+) -> None:
+    """Run a Celery worker for one queue."""
+    import importlib
+    import socket
+
+    from shared.celery_app import get_celery, start_heartbeat
+    from shared.redis_conn import get_redis
+
+    if queue not in TASK_MODULES:
+        raise typer.BadParameter(f"queue must be one of {', '.join(TASK_MODULES)}")
+    _setup_logging()
+    importlib.import_module(TASK_MODULES[queue])
+    default_pool, default_concurrency = DEFAULT_POOLS[queue]
+    name = f"{queue}-{os.getpid()}@{socket.gethostname()}"
+    heartbeat = start_heartbeat(queue, get_redis(), hostname=name)
+    if queue == "render":
+        _render_at_start()
+    try:
+        get_celery().worker_main(
+            [
+                "worker",
+                "-Q", queue,
+                "-n", name,
+                "--pool", pool or default_pool,
+                "--concurrency", str(concurrency or default_concurrency),
+                "--loglevel", get_settings().log_level.upper(),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ]
+        )  # fmt: skip
+    finally:
+        heartbeat.set()
+
+
+def _render_at_start() -> None:
+    """Render every feed once, so a fresh service serves (empty) feeds at once."""
+    from services.render.tasks import render_all_feeds
+
+    try:
+        render_all_feeds()
+    except Exception:
+        logging.getLogger(__name__).warning("initial render skipped", exc_info=True)
+
+
+@cli.command()
+def scheduler() -> None:
+    """Run the scheduler (Celery beat): due retries and other periodic work."""
+    from shared.celery_app import get_celery
+
+    _setup_logging()
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    get_celery().start(
+        [
+            "beat",
+            "--schedule", str(settings.data_dir / "celerybeat-schedule"),
+            "--loglevel", settings.log_level.upper(),
+        ]
+    )  # fmt: skip
+
+
+@cli.command()
+def parse(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    content_type: Annotated[
+        str, typer.Option("--content-type", "-t", help="As a client would send it.")
+    ] = "application/octet-stream",
+) -> None:
+    """Print the normalised story JSON of each file, without Redis (the ingest task's code)."""
+    from services.ingest.decide import decide
+    from services.ingest.formats import ParseContext
+    from services.ingest.formats import parse as parse_copy
+    from shared.errors import SyndicateError
+
+    results = []
+    failed = False
+    for path in files:
+        received = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        try:
+            drafts = parse_copy(path.read_bytes(), ParseContext(received, content_type))
+        except SyndicateError as exc:
+            typer.echo(f"{path}: {exc.detail}", err=True)
+            failed = True
+            continue
+        for draft in drafts:
+            story = decide(None, draft, now=received).story
+            assert story is not None
+            results.append(story.to_json_dict())
+    output = results[0] if len(results) == 1 else results
+    typer.echo(json.dumps(output, ensure_ascii=False, indent=2))
+    if failed:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def attribution(
+    lines: Annotated[
+        list[str] | None, typer.Argument(help="Credit lines; stdin when none.")
+    ] = None,
+) -> None:
+    """Print ``{"contributors", "credit_line"}`` for each credit line (one JSON object a line)."""
+    from services.ingest.attribution import parse_credit_line
+
+    source = lines if lines else (line.rstrip("\n") for line in sys.stdin)
+    for line in source:
+        result = parse_credit_line(line)
+        contributors = [c.to_json_dict() for c in result.contributors]
+        typer.echo(
+            json.dumps(
+                {"contributors": contributors, "credit_line": result.credit_line},
+                ensure_ascii=False,
+            )
+        )
+
+
+@cli.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(exists=True, help="Files or folders to send.")],
+    url: Annotated[
+        str | None, typer.Option(help="The service; default SYNDICATE_PUBLIC_URL.")
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SYNDICATE_TOKEN",
+            help="Bearer token; default the first of SYNDICATE_API_TOKENS.",
+        ),
+    ] = None,
+    content_type: Annotated[str, typer.Option("--content-type", "-t")] = "application/octet-stream",
+) -> None:
+    """Post files to a running service and summarise what was accepted or refused, and why."""
+    from services.wire_client import post_files
+
+    settings = get_settings()
+    tokens = settings.token_values()
+    bearer = token or (tokens[0] if tokens else None)
+    if not bearer:
+        raise typer.BadParameter("no token: pass --token or set SYNDICATE_API_TOKENS")
+    raise typer.Exit(post_files(paths, url or settings.base_url, bearer, content_type))
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

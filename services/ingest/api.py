@@ -1,0 +1,214 @@
+"""Ingest's HTTP router: wire copy in, stories and the quarantine out."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel
+
+from services.ingest import store
+from services.ingest.formats import MEDIA_TYPES, format_for_media_type
+from shared import names, stories
+from shared.auth import Caller
+from shared.celery_app import send
+from shared.errors import BadRequest, NotFound, PayloadTooLarge
+from shared.ids import random_id
+from shared.models import Story, WireItem, WireStatus
+from shared.problems import problem_responses
+from shared.redis_conn import get_redis
+from shared.settings import get_settings
+from shared.slugs import slug
+
+router = APIRouter(tags=["ingest"])
+
+
+class WireAccepted(BaseModel):
+    id: str
+    status: WireStatus
+
+
+class QuarantineEntry(BaseModel):
+    id: str
+    received_at: datetime
+    content_type: str
+    size: int
+    error: dict[str, object] | None
+
+
+class QuarantineList(BaseModel):
+    total: int
+    items: list[QuarantineEntry]
+
+
+class StoryList(BaseModel):
+    items: list[Story]
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is {declared} bytes; the limit is {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The body is over the limit of {limit} bytes.")
+    return bytes(body)
+
+
+@router.post(
+    "/v1/wire",
+    status_code=202,
+    response_model=WireAccepted,
+    responses=problem_responses(400, 401, 413, 415, 422, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {media: {"schema": {"type": "string"}} for media in sorted(MEDIA_TYPES)},
+        }
+    },
+    summary="Send wire copy (stored durably before the answer; parsed asynchronously)",
+)
+async def post_wire(
+    request: Request,
+    response: Response,
+    caller: Caller,
+    content_type: Annotated[str, Header()] = "application/octet-stream",
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> WireAccepted:
+    format_for_media_type(content_type)  # 415 before reading a byte of an unwanted type
+    body = await _read_body(request, get_settings().max_body_bytes)
+    if not body.strip():
+        raise BadRequest("The body is empty: send the wire copy as the request body.")
+    client = get_redis()
+    wire_id = random_id("wire")
+    if idempotency_key:
+        earlier = store.claim_idempotency_key(client, caller, idempotency_key, wire_id)
+        if earlier is not None:
+            item = store.get_wire(client, earlier)
+            response.headers["Location"] = f"/v1/wire/{earlier}"
+            return WireAccepted(id=earlier, status=item.status if item else "accepted")
+    item = WireItem(
+        id=wire_id,
+        received_at=datetime.now(UTC),
+        content_type=content_type,
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        idempotency_key=idempotency_key,
+    )
+    try:
+        store.save_wire(client, item, body)
+    except Exception:
+        if idempotency_key:
+            store.release_idempotency_key(client, caller, idempotency_key)
+        raise
+    send(names.TASK_INGEST_WIRE, wire_id)
+    response.headers["Location"] = f"/v1/wire/{wire_id}"
+    return WireAccepted(id=wire_id, status="accepted")
+
+
+@router.get(
+    "/v1/wire/{wire_id}",
+    response_model=WireItem,
+    responses=problem_responses(404),
+    summary="What became of one accepted item (status, stories, error)",
+)
+def get_wire(wire_id: str) -> WireItem:
+    item = store.get_wire(get_redis(), wire_id)
+    if item is None:
+        raise NotFound(f"No wire item {wire_id!r}.", resource=wire_id)
+    return item
+
+
+@router.get(
+    "/v1/quarantine", response_model=QuarantineList, summary="Copy that could not be parsed"
+)
+def get_quarantine(
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> QuarantineList:
+    client = get_redis()
+    items = store.list_quarantine(client, limit, offset)
+    return QuarantineList(
+        total=store.quarantine_size(client),
+        items=[
+            QuarantineEntry(
+                id=i.id,
+                received_at=i.received_at,
+                content_type=i.content_type,
+                size=i.size,
+                error=i.error,
+            )
+            for i in items
+        ],
+    )
+
+
+def _matches(
+    story: Story, section: str | None, agency: str | None, contributor: str | None
+) -> bool:
+    if section and not (story.section and slug(story.section) == slug(section)):
+        return False
+    if agency and not (story.agency and slug(story.agency) == slug(agency)):
+        return False
+    return not contributor or any(slug(c.name) == slug(contributor) for c in story.contributors)
+
+
+@router.get(
+    "/v1/stories",
+    response_model=StoryList,
+    response_model_exclude_none=True,
+    summary="Recent stories, newest first",
+)
+def list_stories(
+    section: str | None = None,
+    agency: str | None = None,
+    contributor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    status: Literal["usable", "withdrawn", "withheld", "any"] = "usable",
+) -> StoryList:
+    client = get_redis()
+    found: list[Story] = []
+    offset, batch, scanned_limit = 0, 200, 5000
+    while len(found) < limit and offset < scanned_limit:
+        ids = stories.recent_ids(client, batch, offset)
+        if not ids:
+            break
+        for story in stories.get_many(client, ids):
+            if (status == "any" or story.status == status) and _matches(
+                story, section, agency, contributor
+            ):
+                found.append(story)
+        offset += batch
+    return StoryList(items=found[:limit])
+
+
+@router.get(
+    "/v1/stories/{story_id}",
+    response_model=Story,
+    response_model_exclude_none=True,
+    responses=problem_responses(404),
+    summary="One story, latest version",
+)
+def get_story(story_id: str) -> Story:
+    story = stories.get_story(get_redis(), story_id)
+    if story is None:
+        raise NotFound(f"No story {story_id!r}.", resource=story_id)
+    return story
+
+
+@router.get(
+    "/v1/stories/{story_id}/versions",
+    response_model=StoryList,
+    response_model_exclude_none=True,
+    responses=problem_responses(404),
+    summary="Every version of a story, oldest first",
+)
+def get_story_versions(story_id: str) -> StoryList:
+    versions = stories.list_versions(get_redis(), story_id)
+    if not versions:
+        raise NotFound(f"No story {story_id!r}.", resource=story_id)
+    return StoryList(items=versions)

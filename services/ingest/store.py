@@ -1,0 +1,90 @@
+"""Raw wire items and the quarantine in Redis (ingest's own I/O).
+
+The bytes of every accepted item are written before the API answers ``202``; the item's status
+then moves ``accepted → processing → parsed | duplicate | stale | quarantined``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from shared import keys
+from shared.redis_conn import raw, text
+from shared.errors import ParseError
+from shared.models import WireItem
+
+#: how long an Idempotency-Key is remembered
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+def save_wire(client: redis.Redis, item: WireItem, body: bytes) -> None:
+    """Store the raw bytes and their metadata in one transaction."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hset(keys.wire(item.id), mapping={"meta": item.model_dump_json(), "body": body})
+    pipe.zadd(keys.wire_received(), {item.id: item.received_at.timestamp()})
+    pipe.execute()
+
+
+def claim_idempotency_key(client: redis.Redis, token: str, key: str, wire_id: str) -> str | None:
+    """Remember ``key`` → ``wire_id``; returns the earlier wire id if the key was used before."""
+    name = keys.idempotency(token, key)
+    if client.set(name, wire_id, nx=True, ex=IDEMPOTENCY_TTL_SECONDS):
+        return None
+    earlier = client.get(name)
+    return text(earlier) if earlier else None
+
+
+def release_idempotency_key(client: redis.Redis, token: str, key: str) -> None:
+    client.delete(keys.idempotency(token, key))
+
+
+def load_wire(client: redis.Redis, wire_id: str) -> tuple[WireItem, bytes] | None:
+    meta, body = client.hmget(keys.wire(wire_id), ["meta", "body"])
+    if meta is None:
+        return None
+    return WireItem.model_validate_json(meta), raw(body) if body else b""
+
+
+def get_wire(client: redis.Redis, wire_id: str) -> WireItem | None:
+    meta = client.hget(keys.wire(wire_id), "meta")
+    return WireItem.model_validate_json(meta) if meta else None
+
+
+def update_wire(client: redis.Redis, item: WireItem, **changes: Any) -> WireItem:
+    updated = item.model_copy(update=changes)
+    client.hset(keys.wire(item.id), "meta", updated.model_dump_json())
+    return updated
+
+
+def quarantine(
+    client: redis.Redis, item: WireItem, error: ParseError | Exception, now: datetime
+) -> WireItem:
+    """Keep copy we could not parse, with the error, where an operator can find it."""
+    if isinstance(error, ParseError):
+        detail: dict[str, Any] = {"type": "parse-error", "detail": error.detail, **error.extra}
+    else:
+        detail = {"type": "internal", "detail": f"{type(error).__name__}: {error}"}
+    detail["at"] = now.isoformat()
+    pipe = client.pipeline(transaction=True)
+    updated = item.model_copy(update={"status": "quarantined", "error": detail})
+    pipe.hset(keys.wire(item.id), "meta", updated.model_dump_json())
+    pipe.zadd(keys.quarantine(), {item.id: now.timestamp()})
+    pipe.execute()
+    return updated
+
+
+def list_quarantine(client: redis.Redis, limit: int, offset: int = 0) -> list[WireItem]:
+    ids = client.zrevrange(keys.quarantine(), offset, offset + limit - 1)
+    items = []
+    for raw_id in ids:
+        item = get_wire(client, text(raw_id))
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def quarantine_size(client: redis.Redis) -> int:
+    return int(client.zcard(keys.quarantine()))

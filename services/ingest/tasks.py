@@ -1,0 +1,100 @@
+"""Ingest's Celery task: load the raw item, parse (pure), decide (pure), store, emit.
+
+Safe to run twice (a worker killed mid-task hands its message to another): a story version this
+very wire item already stored is recognised, and its event is sent again under the same id.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import redis
+
+from services.ingest import store
+from services.ingest.decide import Decision, decide, event_id_for, story_id_for
+from services.ingest.draft import Draft
+from services.ingest.formats import ParseContext, parse
+from shared import keys, names, stories
+from shared.celery_app import get_celery, send
+from shared.errors import ParseError, SyndicateError
+from shared.models import Event, WireItem
+from shared.redis_conn import get_redis
+
+log = logging.getLogger(__name__)
+app = get_celery()
+
+_DONE = ("parsed", "duplicate", "stale", "quarantined")
+
+
+def _emit(events: list[Event]) -> None:
+    for event in events:
+        payload = event.model_dump(mode="json")
+        send(names.TASK_RENDER_ON_EVENT, payload)
+        send(names.TASK_PUBLISH_ON_EVENT, payload)
+
+
+@app.task(name=names.TASK_INGEST_WIRE)
+def process_wire(wire_id: str) -> str:
+    """Turn one accepted raw item into stories and events."""
+    client = get_redis()
+    loaded = store.load_wire(client, wire_id)
+    if loaded is None:
+        log.error("wire item %s not found; nothing to do", wire_id)
+        return "missing"
+    item, body = loaded
+    if item.status in _DONE:
+        # a redelivered task: the work is done; make sure its events went out
+        _emit([e for e in (stories.get_event(client, eid) for eid in item.event_ids) if e])
+        return item.status
+    item = store.update_wire(client, item, status="processing")
+    now = datetime.now(UTC)
+    try:
+        drafts = parse(
+            body, ParseContext(received=item.received_at, content_type=item.content_type)
+        )
+    except ParseError as exc:
+        store.quarantine(client, item, exc, now)
+        log.warning("wire %s quarantined: %s", wire_id, exc.detail)
+        return "quarantined"
+    except SyndicateError:
+        raise
+    except Exception as exc:
+        store.quarantine(client, item, exc, now)
+        log.exception("wire %s quarantined after a parser crash", wire_id)
+        return "quarantined"
+
+    events: list[Event] = []
+    story_ids: list[str] = []
+    outcomes: list[str] = []
+    for draft in drafts:
+        story_id = story_id_for(draft)
+        with client.lock(keys.story_lock(story_id), timeout=60, blocking_timeout=60):
+            decision = _decide_and_store(client, item, story_id, draft, now)
+        story_ids.append(story_id)
+        outcomes.append(decision.outcome)
+        if decision.event is not None:
+            events.append(decision.event)
+    status = "parsed" if events else ("stale" if "stale" in outcomes else "duplicate")
+    store.update_wire(
+        client, item, status=status, story_ids=story_ids, event_ids=[e.id for e in events]
+    )
+    _emit(events)
+    summary = ", ".join(f"{s} {o}" for s, o in zip(story_ids, outcomes, strict=True))
+    log.info("wire %s: %s", wire_id, summary)
+    return status
+
+
+def _decide_and_store(
+    client: redis.Redis, item: WireItem, story_id: str, draft: Draft, now: datetime
+) -> Decision:
+    existing = stories.get_story(client, story_id)
+    decision = decide(existing, draft, now=now, wire_id=item.id)
+    if decision.outcome == "duplicate" and existing is not None and existing.wire_id == item.id:
+        # we stored this version before a crash: send its event again, same id
+        event = stories.get_event(client, event_id_for(existing.id, existing.version))
+        return Decision("new", None, event) if event else decision
+    if decision.story is not None and decision.event is not None:
+        stories.save_event(client, decision.event)
+        stories.save_version(client, decision.story)
+    return decision

@@ -1,0 +1,233 @@
+"""Plain-text wire copy, including copy as news sites republish it.
+
+A republished story usually reads, top to bottom: site name, section, headline, the headline again
+with the photo caption and its credit, a standfirst, the dateline paragraph, body paragraphs and
+subheads, the credit line, then the site's boilerplate ("Help us improve.", "Related Articles",
+"Headline - Site Name"). This module finds each of those by its shape and returns one ``Draft``;
+anything it cannot place in the story is dropped as boilerplate, never put in the body.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from services.ingest import attribution, boilerplate
+from services.ingest.dateline import ParsedDateline, caption_date, parse_dateline
+from services.ingest.draft import Draft, Signal
+from services.ingest.photos import split_caption_credit
+from services.ingest.textclean import clean_lines, fold
+from shared.errors import ParseError
+from shared.models import BodyBlock, Contributor, Dateline, Photo
+
+_TERMINAL = tuple(".!?:;,\"”’')…")
+_HEADLINE_FLAG = re.compile(
+    r"^(?P<flag>UPDATE\s*\d*|REFILE|RPT|CORRECTED|CORRECTION|WRAPUP\s*\d*|KILL|WITHDRAWN|"
+    r"ADVISORY|EXCLUSIVE|BREAKINGVIEWS|INSIGHT|ANALYSIS)\s*[-–:]\s*",
+    re.IGNORECASE,
+)
+_SUFFIX = re.compile(r"^(?P<headline>.{10,}?)\s+[-–—|]\s+(?P<site>[^-–—|]{2,40})$")
+_FLAG_SIGNAL: dict[str, Signal] = {
+    "update": "update",
+    "refile": "update",
+    "rpt": "update",
+    "wrapup": "update",
+    "corrected": "correction",
+    "correction": "correction",
+    "kill": "kill",
+    "withdrawn": "kill",
+}
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """Lines grouped by blank lines, with boilerplate lines already removed."""
+    blocks: list[list[str]] = [[]]
+    for line in clean_lines(text):
+        if not line:
+            if blocks[-1]:
+                blocks.append([])
+        elif not boilerplate.is_boilerplate_line(line):
+            blocks[-1].append(line)
+    return [block for block in blocks if block]
+
+
+def split_headline_flags(headline: str) -> tuple[str, Signal | None]:
+    """``UPDATE 2-Fed holds rates`` → (``Fed holds rates``, ``"update"``)."""
+    signal: Signal | None = None
+    while match := _HEADLINE_FLAG.match(headline):
+        word = re.sub(r"[\s\d]+", "", match["flag"]).lower()
+        signal = _FLAG_SIGNAL.get(word, signal)
+        headline = headline[match.end() :]
+    return headline.strip(), signal
+
+
+def _is_subhead(lines: list[str]) -> bool:
+    if len(lines) != 1:
+        return False
+    line = lines[0]
+    words = line.split()
+    return 0 < len(words) <= 12 and not line.endswith(_TERMINAL) and line[:1].isupper()
+
+
+def _site_suffix(lines: list[str]) -> tuple[str, str, str] | None:
+    """A trailing ``Headline - Site Name`` line whose headline stands earlier in the copy.
+
+    Returns (headline, site, the line itself).
+    """
+    earlier = {fold(line) for line in lines[:-1]}
+    for line in reversed(lines[-6:]):
+        match = _SUFFIX.match(line)
+        if match and fold(match["headline"]) in earlier:
+            return match["headline"].strip(), match["site"].strip(), line
+    return None
+
+
+def parse_text(text: str, *, received: datetime | None = None) -> Draft:
+    """Parse plain-text copy into a draft story."""
+    blocks = _blocks(text)
+    if not blocks:
+        raise ParseError("the copy holds no text", format="text")
+    flat = [line for block in blocks for line in block]
+    suffix = _site_suffix(flat)
+    site = suffix[1] if suffix else None
+    if suffix:
+        # drop the "Headline - Site" line (normally the last one)
+        blocks = [[ln for ln in block if ln != suffix[2]] for block in blocks]
+        blocks = [block for block in blocks if block]
+
+    reference = received.date() if received else None
+    for block in blocks:
+        for line in block:
+            if dated := caption_date(line):
+                reference = dated
+                break
+        else:
+            continue
+        break
+
+    dateline_index, parsed_dateline = _find_dateline(blocks, reference)
+    front = blocks[:dateline_index] if parsed_dateline else blocks[:1]
+    rest = blocks[dateline_index:] if parsed_dateline else blocks[1:]
+    front_lines = [line for block in front for line in block]
+
+    headline, publisher, section, standfirst, photos = _read_front(front_lines, suffix)
+    headline, signal = split_headline_flags(headline)
+    if not headline:
+        raise ParseError("no headline found in the copy", format="text", line=1)
+
+    body, credit = _read_body(rest, parsed_dateline)
+    contributors: tuple[Contributor, ...] = ()
+    credit_line: str | None = None
+    credit_parsed = True
+    if credit is not None:
+        contributors, credit_line, credit_parsed = (
+            credit.contributors,
+            credit.credit_line,
+            credit.parsed,
+        )
+    dateline = None
+    agency = None
+    if parsed_dateline:
+        dateline = Dateline(
+            place=parsed_dateline.place,
+            date=parsed_dateline.date.isoformat() if parsed_dateline.date else None,
+            agency=parsed_dateline.agency,
+        )
+        agency = parsed_dateline.agency
+    if agency is None:
+        agency = next((c.name for c in contributors if c.kind == "organization"), None)
+    summary = standfirst or next((block.text for block in body if block.type == "p"), None)
+    return Draft(
+        format="text",
+        headline=headline,
+        section=section,
+        summary=summary,
+        dateline=dateline,
+        body=body,
+        photos=photos,
+        contributors=list(contributors),
+        credit_line=credit_line,
+        credit_line_parsed=credit_parsed,
+        agency=agency,
+        publisher=publisher or site,
+        signal=signal,
+    )
+
+
+def _find_dateline(
+    blocks: list[list[str]], reference: date | None
+) -> tuple[int, ParsedDateline | None]:
+    for index, block in enumerate(blocks):
+        parsed = parse_dateline(" ".join(block), reference)
+        if parsed is not None:
+            return index, parsed
+    return 0, None
+
+
+def _read_front(
+    lines: list[str], suffix: tuple[str, str, str] | None
+) -> tuple[str, str | None, str | None, str | None, list[Photo]]:
+    """Headline, publisher, section, standfirst and photos from the lines above the dateline."""
+    if not lines:
+        return "", None, None, None, []
+    folded = [fold(line) for line in lines]
+    headline_at: int | None = None
+    if suffix:
+        target = fold(suffix[0])
+        headline_at = next((i for i, f in enumerate(folded) if f == target), None)
+    if headline_at is None:
+        repeated = [i for i, f in enumerate(folded) if folded.count(f) > 1 and len(f.split()) > 2]
+        headline_at = repeated[0] if repeated else None
+    if headline_at is None:
+        # the first line that reads like a headline: several words, no final full stop
+        headline_at = next(
+            (
+                i
+                for i, line in enumerate(lines)
+                if len(line.split()) >= 4 and not line.endswith(".")
+            ),
+            0,
+        )
+    headline = lines[headline_at]
+    above = lines[:headline_at]
+    publisher = section = None
+    site = suffix[1] if suffix else None
+    short = [line for line in above if len(line.split()) <= 5]
+    for line in short:
+        if (site and fold(line) == fold(site)) or (
+            publisher is None and site is None and len(short) >= 2 and line is short[0]
+        ):
+            publisher = line
+        elif section is None:
+            section = line
+    photos: list[Photo] = []
+    standfirst_parts: list[str] = []
+    for line in lines[headline_at + 1 :]:
+        if fold(line) == fold(headline):
+            continue
+        split = split_caption_credit(line)
+        if split is not None:
+            photos.append(Photo(caption=split[0], credit=split[1]))
+        else:
+            standfirst_parts.append(line)
+    standfirst = " ".join(standfirst_parts) or None
+    return headline, publisher, section, standfirst, photos
+
+
+def _read_body(
+    blocks: list[list[str]], dateline: ParsedDateline | None
+) -> tuple[list[BodyBlock], attribution.Attribution | None]:
+    body: list[BodyBlock] = []
+    credit: attribution.Attribution | None = None
+    for index, block in enumerate(blocks):
+        text = " ".join(block)
+        if index == 0 and dateline is not None:
+            text = dateline.rest
+        if attribution.looks_like_credit(text):
+            credit = attribution.parse_credit_line(text)
+            break  # what follows the credit line is the site's, not the story's
+        if index > 0 and _is_subhead(block):
+            body.append(BodyBlock(type="h2", text=text))
+        else:
+            body.append(BodyBlock(type="p", text=text))
+    return body, credit

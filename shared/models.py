@@ -1,0 +1,187 @@
+"""The models that cross a queue or the store: raw wire item, story, event, subscription, delivery.
+
+Frozen and ``extra="forbid"``: a message is a fact, and a field nobody declared is a bug.
+The JSON shape of ``Story`` is the public contract of ``../shared/DESIGN.md``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Role = Literal[
+    "reporting",
+    "additional_reporting",
+    "writing",
+    "editing",
+    "compiling",
+    "contributing",
+    "photography",
+    "video",
+    "graphics",
+    "research",
+    "translation",
+]
+ROLES: tuple[Role, ...] = (
+    "reporting",
+    "additional_reporting",
+    "writing",
+    "editing",
+    "compiling",
+    "contributing",
+    "photography",
+    "video",
+    "graphics",
+    "research",
+    "translation",
+)
+Kind = Literal["person", "organization"]
+StoryStatus = Literal["usable", "withdrawn", "withheld"]
+EventType = Literal[
+    "story.published", "story.updated", "story.corrected", "story.killed", "feed.updated"
+]
+EVENT_TYPES: tuple[EventType, ...] = (
+    "story.published",
+    "story.updated",
+    "story.corrected",
+    "story.killed",
+    "feed.updated",
+)
+WireStatus = Literal["accepted", "processing", "parsed", "duplicate", "stale", "quarantined"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The public JSON shape: optional fields that are unset are left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class Dateline(Frozen):
+    place: str | None = None
+    date: str | None = Field(default=None, description="ISO 8601 date, e.g. 2026-02-02")
+    agency: str | None = None
+
+
+class BodyBlock(Frozen):
+    type: Literal["p", "h2"] = "p"
+    text: str
+
+
+class Photo(Frozen):
+    url: str | None = None
+    caption: str = ""
+    credit: str = ""
+
+
+class Contributor(Frozen):
+    name: str
+    role: Role
+    kind: Kind = "person"
+    location: str | None = None
+
+
+class Story(Frozen):
+    """One version of a normalised story."""
+
+    id: str
+    version: int = Field(ge=1)
+    status: StoryStatus = "usable"
+    language: str | None = None
+    headline: str
+    section: str | None = None
+    summary: str | None = None
+    dateline: Dateline | None = None
+    body: list[BodyBlock] = Field(default_factory=list)
+    photos: list[Photo] = Field(default_factory=list)
+    contributors: list[Contributor] = Field(default_factory=list)
+    credit_line: str | None = None
+    agency: str | None = None
+    publisher: str | None = None
+    guid: str | None = None
+    first_published: AwareDatetime
+    updated: AwareDatetime
+    correction: str | None = None
+    links: list[str] | None = None
+    content_hash: str = Field(description="Hash of the editorial content; equal means duplicate.")
+    source_version: int | None = Field(
+        default=None, description="The version number the agency gave this copy, if any."
+    )
+    wire_id: str | None = Field(default=None, description="The raw item this version came from.")
+
+
+class WireItem(Frozen):
+    """What we know about one accepted raw item (its bytes are stored beside it)."""
+
+    id: str
+    received_at: AwareDatetime
+    content_type: str
+    size: int
+    sha256: str
+    idempotency_key: str | None = None
+    status: WireStatus = "accepted"
+    error: dict[str, Any] | None = None
+    story_ids: list[str] = Field(default_factory=list)
+    event_ids: list[str] = Field(default_factory=list)
+
+
+class Event(Frozen):
+    """Something that happened to a story (or a feed), sent to render and publish."""
+
+    id: str
+    type: EventType
+    timestamp: AwareDatetime
+    story_id: str | None = None
+    version: int | None = None
+    previous_version: int | None = None
+    sections: list[str] = Field(default_factory=list)
+    agencies: list[str] = Field(default_factory=list)
+    contributors: list[str] = Field(default_factory=list)
+
+
+class SubscriptionFilter(Frozen):
+    """Empty lists match everything; values compare case-insensitively."""
+
+    sections: list[str] = Field(default_factory=list)
+    agencies: list[str] = Field(default_factory=list)
+    contributors: list[str] = Field(default_factory=list)
+    feeds: list[str] = Field(default_factory=list)
+
+
+class Subscription(Frozen):
+    id: str
+    url: str
+    events: list[EventType]
+    filter: SubscriptionFilter = Field(default_factory=SubscriptionFilter)
+    description: str | None = None
+    secret: str
+    created_at: AwareDatetime
+    disabled: bool = False
+    disabled_reason: str | None = None
+
+
+class Attempt(Frozen):
+    number: int
+    at: AwareDatetime
+    status_code: int | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+    response_excerpt: str | None = None
+    webhook_timestamp: int | None = None
+
+
+DeliveryState = Literal["pending", "succeeded", "failed", "dead"]
+
+
+class Delivery(Frozen):
+    id: str
+    subscription_id: str
+    event_id: str
+    event_type: EventType
+    created_at: AwareDatetime
+    state: DeliveryState = "pending"
+    attempts: list[Attempt] = Field(default_factory=list)
+    next_attempt_at: datetime | None = None

@@ -1,0 +1,142 @@
+"""Every setting of the service, read once from the environment (prefix ``SYNDICATE_``).
+
+One table, typed, with defaults, so that every process (API, workers, scheduler, CLI) agrees.
+``get_settings()`` caches the result; tests that change the environment call
+``get_settings.cache_clear()``. The README's configuration table lists the same fields.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Svix's schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+DEFAULT_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+def _split_commas(value: object) -> object:
+    """Environment lists are comma-separated (``a,b,c``), not JSON."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """The service's configuration. Field names map to ``SYNDICATE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="SYNDICATE_", extra="ignore", frozen=True)
+
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis to use. Unset: `syndicate up` starts a private redis-server in DATA_DIR.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the API listens on.")
+    data_dir: Path = Field(default=Path("./var"), description="Embedded Redis data and schedules.")
+    public_url: str | None = Field(
+        default=None, description="Base URL for links in feeds; default http://HOST:PORT."
+    )
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="Comma-separated bearer tokens allowed to write."
+    )
+    webhook_allowed_networks: Annotated[list[IPNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs that webhook/WebSub targets may resolve to despite being private.",
+    )
+    webhook_allow_http: bool = Field(
+        default=False,
+        description="Allow plain http:// targets anywhere (they are always allowed inside "
+        "WEBHOOK_ALLOWED_NETWORKS).",
+    )
+    webhook_connect_timeout: float = Field(default=3.0, gt=0, description="Seconds.")
+    webhook_read_timeout: float = Field(default=10.0, gt=0, description="Seconds.")
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
+        description="Delay before each attempt, seconds, comma-separated.",
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Largest wire POST body.")
+    feed_size: int = Field(default=50, gt=0, le=1000, description="Entries per feed.")
+    visibility_timeout: int = Field(
+        default=300,
+        gt=0,
+        description="Seconds before a task taken by a worker that died is handed out again.",
+    )
+    log_level: str = Field(default="INFO", description="Python logging level.")
+    debug_task_delay_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fault injection only: every task sleeps this long after it starts.",
+    )
+
+    @field_validator(
+        "api_tokens", "webhook_allowed_networks", "webhook_retry_schedule", mode="before"
+    )
+    @classmethod
+    def _lists_from_commas(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _networks_not_strict(cls, value: object) -> object:
+        """Accept ``10.1.2.3/8`` as ``10.0.0.0/8``: host bits in a CIDR are a typo, not an error."""
+        if isinstance(value, list):
+            return [
+                ipaddress.ip_network(item, strict=False) if isinstance(item, str) else item
+                for item in value
+            ]
+        return value
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule_not_empty(cls, value: list[float]) -> list[float]:
+        if not value or any(delay < 0 for delay in value):
+            raise ValueError("needs at least one delay, none negative")
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the API; links in feeds and payloads start with it."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def redis_url_file(self) -> Path:
+        """Where `syndicate up` writes the embedded Redis URL for the other commands."""
+        return self.data_dir / "redis.url"
+
+    def effective_redis_url(self) -> str:
+        """REDIS_URL, else the embedded Redis a running `syndicate up` wrote down."""
+        if self.redis_url:
+            return self.redis_url
+        try:
+            url = self.redis_url_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            url = ""
+        if not url:
+            from shared.errors import ConfigurationError
+
+            raise ConfigurationError(
+                "SYNDICATE_REDIS_URL is not set and no embedded Redis is running in "
+                f"{self.data_dir} (start one with `syndicate up`)."
+            )
+        return url
+
+    def token_values(self) -> list[str]:
+        return [token.get_secret_value() for token in self.api_tokens]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment the first time they are asked for."""
+    return Settings()

@@ -1,0 +1,67 @@
+"""Stories and events in Redis: written by ingest, read by render, publish and the API.
+
+A story is its latest version under ``keys.story`` plus every version, oldest first, under
+``keys.story_versions``; ``keys.stories_by_time`` orders stories by first publication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import redis
+
+from shared import keys
+from shared.models import Event, Story
+from shared.redis_conn import text
+
+
+def save_version(client: redis.Redis, story: Story) -> None:
+    """Append ``story`` as its newest version and make it the latest, in one transaction."""
+    data = story.model_dump_json()
+    pipe = client.pipeline(transaction=True)
+    pipe.set(keys.story(story.id), data)
+    pipe.rpush(keys.story_versions(story.id), data)
+    pipe.zadd(keys.stories_by_time(), {story.id: story.first_published.timestamp()})
+    pipe.execute()
+
+
+def get_story(client: redis.Redis, story_id: str) -> Story | None:
+    raw = client.get(keys.story(story_id))
+    return Story.model_validate_json(raw) if raw else None
+
+
+def get_version(client: redis.Redis, story_id: str, version: int) -> Story | None:
+    if version < 1:
+        return None
+    raw = client.lindex(keys.story_versions(story_id), version - 1)
+    return Story.model_validate_json(raw) if raw else None
+
+
+def list_versions(client: redis.Redis, story_id: str) -> list[Story]:
+    return [
+        Story.model_validate_json(raw)
+        for raw in client.lrange(keys.story_versions(story_id), 0, -1)
+    ]
+
+
+def get_many(client: redis.Redis, story_ids: Iterable[str]) -> list[Story]:
+    ids = list(story_ids)
+    if not ids:
+        return []
+    raws = client.mget([keys.story(story_id) for story_id in ids])
+    return [Story.model_validate_json(raw) for raw in raws if raw]
+
+
+def recent_ids(client: redis.Redis, limit: int, offset: int = 0) -> list[str]:
+    """Story ids, newest first publication first."""
+    raw = client.zrevrange(keys.stories_by_time(), offset, offset + limit - 1)
+    return [text(item) for item in raw]
+
+
+def save_event(client: redis.Redis, event: Event) -> None:
+    client.set(keys.event(event.id), event.model_dump_json())
+
+
+def get_event(client: redis.Redis, event_id: str) -> Event | None:
+    raw = client.get(keys.event(event_id))
+    return Event.model_validate_json(raw) if raw else None
