@@ -223,6 +223,23 @@ def ingest(
     raise typer.Exit(post_files(paths, url or settings.base_url, bearer, content_type))
 
 
+@cli.command()
+def ready(
+    queue: Annotated[
+        list[str] | None, typer.Option(help="Require a live worker of this queue (repeatable).")
+    ] = None,
+) -> None:
+    """Exit 0 when Redis answers (and a worker of each --queue is alive); for health checks."""
+    from services.app import readiness
+
+    _, checks = readiness()
+    workers = checks.get("workers", {})
+    missing = [q for q in queue or [] if not workers.get(q)]
+    typer.echo(json.dumps(checks))
+    if checks.get("redis") != "ok" or missing:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     cli()
 

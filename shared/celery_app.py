@@ -141,3 +141,10 @@ def start_heartbeat(
 
     threading.Thread(target=beat, name=f"heartbeat-{queue}", daemon=True).start()
     return stop
+
+
+def __getattr__(name: str) -> Any:
+    """``celery -A shared.celery_app:app …`` (Flower, ``celery inspect``) finds the app here."""
+    if name == "app":
+        return get_celery()
+    raise AttributeError(name)

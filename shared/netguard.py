@@ -80,7 +80,7 @@ def blocked_reason(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | No
     for candidate in candidates:
         if any(candidate.version == net.version and candidate in net for net in allowed):
             return None
-    for candidate in candidates:
+    for candidate in reversed(candidates):  # the hidden IPv4 address first: its name is clearer
         for network, label in BLOCKED:
             if candidate.version == network.version and candidate in network:
                 hidden = f" (hidden in {ip})" if candidate is not ip else ""
@@ -88,6 +88,7 @@ def blocked_reason(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | No
                     f"address {candidate}{hidden} is in {network} ({label}); "
                     f"allow it with {ALLOW_SETTING}"
                 )
+    for candidate in candidates:
         if candidate.is_multicast or candidate.is_reserved or candidate.is_unspecified:
             return f"address {candidate} is not a public unicast address; allow it with {ALLOW_SETTING}"
     return None

@@ -28,6 +28,13 @@ def _split_commas(value: object) -> object:
     return value
 
 
+def _network(text: str) -> object:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return text  # left for the field's own validation to refuse with a clear message
+
+
 class Settings(BaseSettings):
     """The service's configuration. Field names map to ``SYNDICATE_<NAME>``."""
 
@@ -86,11 +93,9 @@ class Settings(BaseSettings):
     @classmethod
     def _networks_not_strict(cls, value: object) -> object:
         """Accept ``10.1.2.3/8`` as ``10.0.0.0/8``: host bits in a CIDR are a typo, not an error."""
+        value = _split_commas(value)
         if isinstance(value, list):
-            return [
-                ipaddress.ip_network(item, strict=False) if isinstance(item, str) else item
-                for item in value
-            ]
+            return [_network(item) if isinstance(item, str) else item for item in value]
         return value
 
     @field_validator("webhook_retry_schedule")

@@ -10,6 +10,7 @@ from charset_normalizer import from_bytes
 from shared.errors import ParseError
 
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
+_LATIN_FAMILY = ("cp125", "iso8859", "latin", "windows_125", "cp850", "mac_")
 _XML_ENCODING = re.compile(rb"^<\?xml[^>]*encoding=[\"']([\w.:-]+)[\"']")
 
 
@@ -40,10 +41,18 @@ def decode(data: bytes, content_type: str = "") -> str:
     try:
         return data.decode("utf-8").lstrip("\ufeff")
     except UnicodeDecodeError as exc:
-        best = from_bytes(data).best()
-        if best is None:
-            raise ParseError(
-                f"not valid UTF-8 (byte {exc.start}) and no other encoding fits",
-                format="encoding",
-            ) from None
-        return str(best)
+        first_bad = exc.start
+    best = from_bytes(data).best()
+    # Legacy Western copy is overwhelmingly Windows-1252; single-byte Latin guesses are often
+    # wrong between siblings (cp1250 vs cp1252), so prefer cp1252 whenever it decodes cleanly.
+    if best is None or best.encoding.replace("-", "_").startswith(_LATIN_FAMILY):
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    if best is None:
+        raise ParseError(
+            f"not valid UTF-8 (byte {first_bad}) and no other encoding fits",
+            format="encoding",
+        )
+    return str(best)

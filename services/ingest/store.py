@@ -12,9 +12,9 @@ from typing import Any
 import redis
 
 from shared import keys
-from shared.redis_conn import raw, text
 from shared.errors import ParseError
 from shared.models import WireItem
+from shared.redis_conn import raw, text
 
 #: how long an Idempotency-Key is remembered
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600

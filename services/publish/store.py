@@ -11,8 +11,8 @@ from datetime import datetime
 import redis
 
 from shared import keys
-from shared.redis_conn import text
 from shared.models import Delivery, Subscription
+from shared.redis_conn import text
 
 _TAKE_DUE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])

@@ -36,21 +36,22 @@ def not_modified(request: Request, etag: str, last_modified_http: str) -> bool:
     return False
 
 
-@router.api_route(
-    "/feeds/{path:path}",
-    methods=["GET", "HEAD"],
-    responses={
-        200: {
-            "description": "The feed",
-            "content": {
-                "application/rss+xml": {"schema": {"type": "string"}},
-                "application/atom+xml": {"schema": {"type": "string"}},
-            },
+_FEED_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The feed",
+        "content": {
+            "application/rss+xml": {"schema": {"type": "string"}},
+            "application/atom+xml": {"schema": {"type": "string"}},
         },
-        304: {"description": "Not modified"},
-        **problem_responses(404),
     },
-    summary="A feed: /feeds/{name}.rss or .atom",
+    304: {"description": "Not modified"},
+    **problem_responses(404),
+}
+
+
+@router.head("/feeds/{path:path}", responses=_FEED_RESPONSES, summary="A feed's headers")
+@router.get(
+    "/feeds/{path:path}", responses=_FEED_RESPONSES, summary="A feed: /feeds/{name}.rss or .atom"
 )
 def get_feed(path: str, request: Request) -> Response:
     name, dot, fmt = path.rpartition(".")

@@ -136,14 +136,14 @@ def _generator(spec: FeedSpec, stories: Sequence[Story], fmt: str) -> FeedGenera
         fg.link(href=spec.hub_url, rel="hub")
     fg.link(href=spec.alternate_url, rel="alternate")  # last: it becomes the RSS <link>
     for story in stories:
-        _add_entry(fg, story, spec)
+        _add_entry(fg, story, spec, fmt)
     return fg
 
 
 _MEDIA = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 
 
-def _add_entry(fg: FeedGenerator, story: Story, spec: FeedSpec) -> None:
+def _add_entry(fg: FeedGenerator, story: Story, spec: FeedSpec, fmt: str) -> None:
     fe = fg.add_entry(order="append")
     fe.id(story_urn(story.id))
     fe.guid(story_urn(story.id), permalink=False)
@@ -163,7 +163,8 @@ def _add_entry(fg: FeedGenerator, story: Story, spec: FeedSpec) -> None:
             fe.author(name=person.name)
         else:
             fe.contributor(name=person.name)
-        fe.dc.dc_creator(person.name)
+        if fmt == "rss":  # RSS drops name-only authors; Atom has author/contributor already
+            fe.dc.dc_creator(person.name)
 
 
 def render_rss(spec: FeedSpec, stories: Sequence[Story]) -> bytes:

@@ -1,0 +1,80 @@
+"""A real HTTP receiver on loopback that records what it is sent (a webhook subscriber)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """Answers each request with the next status of ``statuses`` (then 200), and records it."""
+
+    statuses: list[int] = field(default_factory=list)
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    requests: list[Received] = field(default_factory=list)
+    respond: Callable[[Received], tuple[int, bytes]] | None = None
+    _server: ThreadingHTTPServer | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/hook"
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                got = Received(self.command, self.path, dict(self.headers.items()), body)
+                with receiver._lock:
+                    receiver.requests.append(got)
+                    status = receiver.statuses.pop(0) if receiver.statuses else 200
+                reply = b"ok"
+                if receiver.respond is not None:
+                    status, reply = receiver.respond(got)
+                self.send_response(status)
+                for name, value in receiver.extra_headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_POST = do_GET = do_PUT = _handle
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def bodies(self) -> list[bytes]:
+        with self._lock:
+            return [r.body for r in self.requests]
+
+    def snapshot(self) -> list[Received]:
+        with self._lock:
+            return list(self.requests)
