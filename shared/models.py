@@ -142,6 +142,22 @@ class Event(Frozen):
     contributors: list[str] = Field(default_factory=list)
 
 
+class FeedUpdate(Frozen):
+    """A feed's rendered bytes changed (render → publish: webhooks and WebSub distribution).
+
+    ``urls``, ``etags`` and ``content_types`` are keyed by format (``rss``, ``atom``, ``json``);
+    the bytes themselves are in ``shared.feedstore`` under (``feed``, format).
+    """
+
+    id: str
+    type: Literal["feed.updated"] = "feed.updated"
+    timestamp: AwareDatetime
+    feed: str
+    urls: dict[str, str]
+    etags: dict[str, str]
+    content_types: dict[str, str] = Field(default_factory=dict)
+
+
 class SubscriptionFilter(Frozen):
     """Empty lists match everything; values compare case-insensitively."""
 

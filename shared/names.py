@@ -23,6 +23,8 @@ TASK_RENDER_ON_EVENT: Final = "syndicate.render.on_story_event"
 TASK_PUBLISH_ON_EVENT: Final = "syndicate.publish.on_story_event"
 TASK_PUBLISH_DELIVER: Final = "syndicate.publish.deliver"
 TASK_PUBLISH_DRAIN_DUE: Final = "syndicate.publish.drain_due"
+#: render → publish: a feed's bytes changed (payload: ``shared.models.FeedUpdate`` as JSON)
+TASK_PUBLISH_ON_FEED_UPDATED: Final = "syndicate.publish.on_feed_updated"
 
 
 def queue_of(task_name: str) -> str:

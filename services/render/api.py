@@ -6,7 +6,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from fastapi import APIRouter, Request, Response
 
-from services.render import catalog, store
+from services.render import catalog
+from shared import feedstore as store
 from shared.errors import NotFound
 from shared.problems import problem_responses
 from shared.redis_conn import get_redis

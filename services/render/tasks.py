@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from services.render import catalog, store
+from services.render import catalog
 from services.render.feeds import RENDERERS, feed_updated
+from shared import feedstore as store
 from shared import names, stories
 from shared.celery_app import get_celery
 from shared.models import Event, Story

@@ -187,7 +187,7 @@ def test_bad_subscriptions_are_422(api: str, body: dict[str, object]) -> None:
 def test_feeds_serve_stored_bytes_with_validators(api: str, redis_db: redis.Redis) -> None:
     from datetime import UTC, datetime
 
-    from services.render.store import save_feed
+    from shared.feedstore import save_feed
 
     save_feed(
         redis_db,

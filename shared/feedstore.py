@@ -1,6 +1,7 @@
 """Rendered feed bytes in Redis, stored with their strong ETag and Last-Modified.
 
-The HTTP side serves exactly these bytes; it never renders.
+Written by render; read by render's HTTP side (which serves exactly these bytes and never
+renders) and by publish (WebSub content distribution sends the same bytes to hub subscribers).
 """
 
 from __future__ import annotations
