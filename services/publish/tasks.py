@@ -20,7 +20,7 @@ from services.publish.targets import http_client, webhook_guard
 from shared import names, stories
 from shared.celery_app import get_celery, send
 from shared.errors import DeliveryError, TargetRefused
-from shared.models import Attempt, Delivery, Event
+from shared.models import Attempt, Delivery, Event, FeedUpdate
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
 
@@ -160,6 +160,14 @@ def _attempt(client: Any, delivery_id: str) -> str:
         delivery.id, event.id, sub.id, number, outcome.verdict, error or status,
     )  # fmt: skip
     return outcome.verdict
+
+
+@app.task(name=names.TASK_PUBLISH_ON_FEED_UPDATED)
+def on_feed_updated(update_data: dict[str, Any]) -> int:
+    """A feed changed: ``feed.updated`` webhooks and WebSub distribution (to come, issue #5)."""
+    update = FeedUpdate.model_validate(update_data)
+    log.info("feed %s updated (%s)", update.feed, ", ".join(sorted(update.etags)))
+    return 0
 
 
 @app.task(name=names.TASK_PUBLISH_DRAIN_DUE)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from services.render import catalog
 from services.render.feeds import RENDERERS, feed_updated
 from shared import feedstore as store
 from shared import names, stories
-from shared.celery_app import get_celery
-from shared.models import Event, Story
+from shared.celery_app import get_celery, send
+from shared.ids import derived_id
+from shared.models import Event, FeedUpdate, Story
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
 
@@ -32,19 +34,35 @@ def _stories_for(feed: str, limit: int) -> list[Story]:
 
 
 def render_feed(name: str) -> list[str]:
-    """Render one feed in every format and store what changed; returns the changed formats."""
+    """Render one feed in every format, store what changed, and tell publish (``feed.updated``).
+
+    Returns the formats whose bytes changed.
+    """
     settings = get_settings()
     spec = catalog.feed_spec(name, settings.base_url)
     if spec is None:
         return []
     entries = _stories_for(name, settings.feed_size)
     changed = []
+    etags: dict[str, str] = {}
+    client = get_redis()
     for fmt, render in RENDERERS.items():
         body = render(spec, entries)
         if store.save_feed(
-            get_redis(), name, fmt, body, feed_updated(entries), catalog.CONTENT_TYPES[fmt]
+            client, name, fmt, body, feed_updated(entries), catalog.CONTENT_TYPES[fmt]
         ):
             changed.append(fmt)
+        etags[fmt] = store.etag_of(body)
+    if changed:
+        update = FeedUpdate(
+            id=derived_id("evt", "feed", name, *sorted(etags.values())),
+            timestamp=datetime.now(UTC),
+            feed=name,
+            urls={fmt: spec.url(fmt) for fmt in RENDERERS},
+            etags=etags,
+            content_types={fmt: catalog.CONTENT_TYPES[fmt] for fmt in RENDERERS},
+        )
+        send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
     return changed
 
 
