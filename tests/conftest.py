@@ -21,6 +21,8 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 # Redis databases of the session's server, one per kind of user so they never share queues
 DB_LIVE_SERVICE = 0
 DB_FAULTS = 1
+DB_SUPERVISOR = 2  # test_supervisor: `syndicate up` against a given REDIS_URL
+# 3-4: ingest tests, 5-6: render tests, 7-9: publish tests
 DB_IN_PROCESS = 15
 
 

@@ -6,8 +6,6 @@ import json
 import unicodedata
 from pathlib import Path
 
-import pytest
-
 from services.ingest.formats import ParseContext, parse
 
 
@@ -67,25 +65,3 @@ def test_seed_matches_expected(corpus_dir: Path) -> None:
         drafts = parse(text_path.read_bytes(), ParseContext(content_type="text/plain"))
         assert len(drafts) == 1
         check_story(drafts[0].model_dump(mode="json"), expected)
-
-
-@pytest.mark.integration
-def test_seed_through_the_running_service(corpus_dir: Path, live_service: object) -> None:
-    """Done-when of the pipeline issue: the seed, posted, shows in /feeds/all.rss by its headline."""
-    import feedparser
-
-    from tests.support.service import Service
-    from tests.support.waiting import wait_for
-
-    assert isinstance(live_service, Service)
-    text_path, expected_path = seeds(corpus_dir)[0]
-    expected = json.loads(expected_path.read_text(encoding="utf-8"))
-    assert live_service.post_wire(text_path.read_bytes()).status_code == 202
-
-    def titles() -> list[str]:
-        return [
-            e.title for e in feedparser.parse(live_service.get("/feeds/all.rss").content).entries
-        ]
-
-    wait_for(lambda: expected["headline"] in titles(), timeout=30, message="the seed in the feed")
-    assert expected["publisher"] not in titles()

@@ -14,6 +14,7 @@ import redis
 import requests
 
 from shared.redis_server import free_port
+from tests.conftest import DB_SUPERVISOR
 from tests.support.waiting import wait_for
 
 
@@ -104,6 +105,36 @@ def test_a_child_that_dies_is_restarted(tmp_path: Path) -> None:
             message="a new render worker",
         )
         assert second.is_running()
+    finally:
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=60)
+
+
+def test_up_with_a_redis_url_starts_no_redis(tmp_path: Path, redis_server: object) -> None:
+    from shared.redis_server import RedisServer
+
+    assert isinstance(redis_server, RedisServer)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
+    env.update(
+        SYNDICATE_DATA_DIR=str(tmp_path / "var"),
+        SYNDICATE_PORT=str(port),
+        SYNDICATE_REDIS_URL=f"{redis_server.url.rsplit('/', 1)[0]}/{DB_SUPERVISOR}",
+    )
+    up = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "up", "--no-scheduler"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+
+        def parts() -> list[str]:
+            return [" ".join(c.cmdline()) for c in psutil.Process(up.pid).children()]
+
+        wait_for(lambda: len(parts()) == 4, timeout=60, message="api and three workers")
+        assert not any("redis-server" in p for p in parts())
+        assert not (tmp_path / "var" / "redis.url").exists()
     finally:
         up.send_signal(signal.SIGTERM)
         up.wait(timeout=60)
