@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import redis
@@ -24,7 +23,8 @@ from shared.settings import get_settings
 from tests.integration.conftest import AUTH
 from tests.integration.test_api import assert_problem
 from tests.support.events import Injector, event_for, make_story
-from tests.support.receiver import Received, Receiver
+from tests.support.receiver import Receiver
+from tests.support.websub_callback import Callback
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -37,24 +37,9 @@ def allow_loopback(redis_db: redis.Redis, settings_env: pytest.MonkeyPatch) -> N
     get_settings.cache_clear()
 
 
-class Callback(Receiver):
-    """A WebSub subscriber: echoes the challenge (or ``wrong``), records content."""
-
-    echo: str | None = None
-
-    def answer(self, got: Received) -> tuple[int, bytes]:
-        if got.method == "GET":
-            query = parse_qs(urlsplit(got.path).query)
-            if self.echo is not None:
-                return 200, self.echo.encode()
-            return 200, query.get("hub.challenge", [""])[0].encode()
-        return 200, b"thanks"
-
-
 @pytest.fixture
 def callback() -> Iterator[Callback]:
     cb = Callback()
-    cb.respond = cb.answer
     cb.start()
     yield cb
     cb.stop()
@@ -65,12 +50,8 @@ def hub_post(api: str, **fields: str) -> requests.Response:
     return requests.post(f"{api}/websub", data=data, timeout=10)
 
 
-def queries(cb: Receiver) -> list[dict[str, str]]:
-    return [
-        {k: v[0] for k, v in parse_qs(urlsplit(r.path).query).items()}
-        for r in cb.snapshot()
-        if r.method == "GET"
-    ]
+def queries(cb: Callback) -> list[dict[str, str]]:
+    return cb.checks()
 
 
 def now() -> datetime:
