@@ -389,3 +389,62 @@ def test_a_busy_delivery_is_looked_at_again(
         held.release()
     assert schedule.due_at(redis_db, d) == (T0 + attempts.BUSY_POKE).timestamp()
     assert receiver.snapshot() == []
+
+
+def test_redirects_are_not_followed(
+    redis_db: redis.Redis, settings: Settings, receiver: Receiver
+) -> None:
+    elsewhere = Receiver().start()
+    try:
+        receiver.statuses = [307]
+        receiver.extra_headers = {"Location": elsewhere.url}
+        subscribe(redis_db, receiver.url)
+        (d,) = fanout.story_event(
+            redis_db, version(redis_db, "st_redir", 1, "story.published"), T0
+        ).deliveries
+        assert attempts.run(redis_db, d, T0, settings).status == "retry"
+        delivery = store.get_delivery(redis_db, d)
+        assert delivery is not None and delivery.attempts[0].status_code == 307
+        assert delivery.attempts[0].error == "HTTP 307"
+        assert elsewhere.snapshot() == []
+    finally:
+        elsewhere.stop()
+
+
+def test_a_huge_answer_is_cut_short_and_an_excerpt_kept(
+    redis_db: redis.Redis, settings: Settings, receiver: Receiver
+) -> None:
+    receiver.respond = lambda _got: (200, b"y" * (2 * 1024 * 1024))
+    subscribe(redis_db, receiver.url)
+    (d,) = fanout.story_event(
+        redis_db, version(redis_db, "st_big", 1, "story.published"), T0
+    ).deliveries
+    assert attempts.run(redis_db, d, T0, settings).status == "succeeded"
+    delivery = store.get_delivery(redis_db, d)
+    assert delivery is not None
+    assert delivery.attempts[0].response_excerpt == "y" * attempts.EXCERPT_BYTES
+
+
+def test_retry_after_sets_the_next_attempt_within_the_schedule(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    settings_env.setenv("SYNDICATE_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+    settings_env.setenv("SYNDICATE_WEBHOOK_RETRY_SCHEDULE", "0,5,60")
+    get_settings.cache_clear()
+    receiver.statuses = [503, 429]
+    receiver.extra_headers = {"Retry-After": "30"}
+    subscribe(redis_db, receiver.url)
+    (d,) = fanout.story_event(
+        redis_db, version(redis_db, "st_ra", 1, "story.published"), T0
+    ).deliveries
+    attempts.run(redis_db, d, T0, get_settings())
+    first = store.get_delivery(redis_db, d)
+    assert first is not None and first.next_attempt_at is not None
+    waited = (first.next_attempt_at - T0).total_seconds()
+    assert 30 <= waited < 31, "Retry-After honoured (the schedule said about 5 s)"
+    receiver.extra_headers = {"Retry-After": "99999"}
+    later = first.next_attempt_at
+    attempts.run(redis_db, d, later, get_settings())
+    second = store.get_delivery(redis_db, d)
+    assert second is not None and second.next_attempt_at is not None
+    assert 60 <= (second.next_attempt_at - later).total_seconds() < 61, "clamped to the longest"
