@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from services.ingest.api import router as ingest_router
 from services.publish.api import router as publish_router
+from services.publish.websub_api import router as websub_router
 from services.render.api import router as render_router
 from shared import keys, names, problems
 from shared.redis_conn import get_redis
@@ -51,6 +52,7 @@ def create_app() -> FastAPI:
     app.include_router(ingest_router)
     app.include_router(render_router)
     app.include_router(publish_router)
+    app.include_router(websub_router)
 
     @app.get("/", tags=["service"], summary="Where things are")
     def index() -> dict[str, str]:

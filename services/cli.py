@@ -240,6 +240,76 @@ def ready(
         raise typer.Exit(1)
 
 
+deliveries_cli = typer.Typer(
+    help="Webhook and WebSub deliveries: list dead letters, replay.", no_args_is_help=True
+)
+cli.add_typer(deliveries_cli, name="deliveries")
+
+
+@deliveries_cli.command("list")
+def deliveries_list(
+    dead: Annotated[bool, typer.Option("--dead", help="Dead letters (the default).")] = True,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """Print dead-lettered deliveries, newest first, one JSON object a line."""
+    from services.publish import store
+    from shared.redis_conn import get_redis
+
+    _, found = store.list_dead(get_redis(), limit)
+    for delivery in found:
+        last = delivery.attempts[-1] if delivery.attempts else None
+        typer.echo(
+            json.dumps(
+                {
+                    "id": delivery.id,
+                    "subscription_id": delivery.subscription_id,
+                    "event_id": delivery.event_id,
+                    "state": delivery.state,
+                    "attempts": len(delivery.attempts),
+                    "reason": delivery.reason,
+                    "last_error": last.error if last else None,
+                }
+            )
+        )
+
+
+@deliveries_cli.command("replay")
+def deliveries_replay(
+    ids: Annotated[list[str] | None, typer.Argument(help="Delivery ids (dlv_…).")] = None,
+    all_dead: Annotated[
+        bool, typer.Option("--all-dead", help="Replay every dead letter (up to --limit).")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 500,
+) -> None:
+    """Send deliveries again (same webhook-id, signed afresh): what POST
+    /v1/deliveries/{id}/replay does. A running publish worker makes the attempts."""
+    from services.publish.attempts import attempt_lease
+    from services.publish.replay import dead_letters, replay
+    from shared import names
+    from shared.celery_app import send
+    from shared.errors import SyndicateError
+    from shared.redis_conn import get_redis
+
+    client = get_redis()
+    wanted = list(ids or [])
+    if all_dead:
+        wanted.extend(dead_letters(client, limit))
+    if not wanted:
+        raise typer.BadParameter("name delivery ids, or pass --all-dead")
+    failed = 0
+    for delivery_id in dict.fromkeys(wanted):
+        try:
+            again = replay(client, delivery_id, datetime.now(UTC), attempt_lease(get_settings()))
+        except SyndicateError as exc:
+            typer.echo(f"{delivery_id}: not replayed: {exc.detail}", err=True)
+            failed += 1
+            continue
+        send(names.TASK_PUBLISH_DELIVER, again.id)
+        typer.echo(f"{delivery_id}: replaying (replay {again.replays})")
+    if failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     cli()
 

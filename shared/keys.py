@@ -122,3 +122,76 @@ def deliveries_due() -> str:
 def deliveries_dead() -> str:
     """Sorted set of dead-lettered delivery ids by time they gave up."""
     return f"{PREFIX}deliveries:dead"
+
+
+def deliveries_in_flight(subscription_id: str) -> str:
+    """Sorted set: deliveries of one subscription being attempted now, scored by lease expiry."""
+    return f"{PREFIX}subscription:{subscription_id}:in-flight"
+
+
+def deliveries_waiting(subscription_id: str) -> str:
+    """Sorted set: deliveries of one subscription waiting for an in-flight slot, by arrival."""
+    return f"{PREFIX}subscription:{subscription_id}:waiting"
+
+
+def subscription_failing_since(subscription_id: str) -> str:
+    """String: when the subscription's current run of failed attempts began (epoch seconds)."""
+    return f"{PREFIX}subscription:{subscription_id}:failing-since"
+
+
+def delivery_next(delivery_id: str) -> str:
+    """String: the delivery of the story's next version to the same subscription (it waits)."""
+    return f"{PREFIX}delivery:{delivery_id}:next"
+
+
+def story_recipients(story_id: str) -> str:
+    """Hash: subscription id → its delivery of the story's latest version fanned out so far."""
+    return f"{PREFIX}story:{story_id}:recipients"
+
+
+def story_fanned_out(story_id: str) -> str:
+    """Set: versions of a story whose event publish has fanned out to subscriptions."""
+    return f"{PREFIX}story:{story_id}:fanned-out"
+
+
+def fanouts_due() -> str:
+    """Sorted set: story event ids waiting for the previous version's fan-out, by next check."""
+    return f"{PREFIX}fanouts:due"
+
+
+def fanouts_parked() -> str:
+    """Hash: story event id → when its fan-out first had to wait (epoch seconds)."""
+    return f"{PREFIX}fanouts:parked"
+
+
+def feed_update(update_id: str) -> str:
+    """String: a ``feed.updated`` event (FeedUpdate JSON) as publish received it."""
+    return f"{PREFIX}feed-update:{update_id}"
+
+
+# --- publish: the WebSub hub -------------------------------------------------------------------
+
+
+def websub_subscription(subscription_id: str) -> str:
+    """String: an active (verified) WebSub subscription as JSON."""
+    return f"{PREFIX}websub:subscription:{subscription_id}"
+
+
+def websub_topic(feed: str, fmt: str) -> str:
+    """Sorted set: WebSub subscription ids of one topic, scored by lease expiry (epoch seconds)."""
+    return f"{PREFIX}websub:topic:{feed}:{fmt}"
+
+
+def websub_topics() -> str:
+    """Set: every topic (``feed:fmt``) that has had a WebSub subscriber."""
+    return f"{PREFIX}websub:topics"
+
+
+def websub_intent(intent_id: str) -> str:
+    """String: a subscribe/unsubscribe request waiting for (or done with) verification."""
+    return f"{PREFIX}websub:intent:{intent_id}"
+
+
+def websub_latest_intent(subscription_id: str) -> str:
+    """String: the newest intent id for a (topic, callback) pair: only it may take effect."""
+    return f"{PREFIX}websub:subscription:{subscription_id}:latest-intent"

@@ -167,6 +167,13 @@ class SubscriptionFilter(Frozen):
     feeds: list[str] = Field(default_factory=list)
 
 
+class RetiredSecret(Frozen):
+    """A secret replaced by rotate-secret; it keeps signing until ``expires_at``."""
+
+    secret: str
+    expires_at: AwareDatetime
+
+
 class Subscription(Frozen):
     id: str
     url: str
@@ -177,6 +184,7 @@ class Subscription(Frozen):
     created_at: AwareDatetime
     disabled: bool = False
     disabled_reason: str | None = None
+    previous_secrets: list[RetiredSecret] = Field(default_factory=list)
 
 
 class Attempt(Frozen):
@@ -189,7 +197,8 @@ class Attempt(Frozen):
     webhook_timestamp: int | None = None
 
 
-DeliveryState = Literal["pending", "succeeded", "failed", "dead"]
+DeliveryState = Literal["pending", "succeeded", "failed", "dead", "superseded"]
+DeliveryChannel = Literal["webhook", "websub"]
 
 
 class Delivery(Frozen):
@@ -201,3 +210,17 @@ class Delivery(Frozen):
     state: DeliveryState = "pending"
     attempts: list[Attempt] = Field(default_factory=list)
     next_attempt_at: datetime | None = None
+    channel: DeliveryChannel = "webhook"
+    story_id: str | None = None
+    version: int | None = None
+    after: str | None = Field(
+        default=None,
+        description="The delivery of the story's previous version to the same subscription: "
+        "this one waits until that one has succeeded or given up.",
+    )
+    etag: str | None = Field(default=None, description="WebSub: the feed bytes it distributes.")
+    schedule_start: int = Field(
+        default=0, description="Attempts made before the current run of the retry schedule."
+    )
+    reason: str | None = Field(default=None, description="Why it stopped (dead, failed, ...).")
+    replays: int = 0

@@ -25,6 +25,10 @@ TASK_PUBLISH_DELIVER: Final = "syndicate.publish.deliver"
 TASK_PUBLISH_DRAIN_DUE: Final = "syndicate.publish.drain_due"
 #: render → publish: a feed's bytes changed (payload: ``shared.models.FeedUpdate`` as JSON)
 TASK_PUBLISH_ON_FEED_UPDATED: Final = "syndicate.publish.on_feed_updated"
+#: verify a WebSub subscriber's intent (GET with hub.challenge), or tell it the request is denied
+TASK_PUBLISH_WEBSUB_VERIFY: Final = "syndicate.publish.websub_verify"
+#: tell an external WebSub hub that a topic changed (hub.mode=publish)
+TASK_PUBLISH_HUB_PING: Final = "syndicate.publish.hub_ping"
 
 
 def queue_of(task_name: str) -> str:

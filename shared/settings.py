@@ -82,6 +82,57 @@ class Settings(BaseSettings):
         description="Fault injection only: every task sleeps this long after it starts.",
     )
 
+    # --- publish: webhooks and the WebSub hub (issue #5) ------------------------------------
+    webhook_max_in_flight: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Deliveries in flight at once per subscription (1 while it is failing).",
+    )
+    webhook_disable_after_seconds: float = Field(
+        default=5 * 24 * 3600.0,
+        gt=0,
+        description="Disable a subscription whose every delivery has failed for this long.",
+    )
+    webhook_secret_grace_seconds: float = Field(
+        default=24 * 3600.0,
+        ge=0,
+        description="After rotate-secret, the old secret keeps signing for this long.",
+    )
+    websub_lease_seconds: int = Field(
+        default=10 * 24 * 3600, gt=0, description="WebSub lease when hub.lease_seconds is absent."
+    )
+    websub_lease_min_seconds: int = Field(
+        default=3600, gt=0, description="Shortest WebSub lease granted (shorter asks are raised)."
+    )
+    websub_lease_max_seconds: int = Field(
+        default=30 * 24 * 3600, gt=0, description="Longest WebSub lease granted."
+    )
+    websub_publish_hubs: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="External WebSub hubs told of every feed change (hub.mode=publish).",
+    )
+
+    @field_validator("websub_publish_hubs", mode="before")
+    @classmethod
+    def _hubs_from_commas(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("websub_publish_hubs")
+    @classmethod
+    def _hubs_are_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
+
+    @property
+    def websub_leases(self) -> tuple[int, int, int]:
+        """(default, minimum, maximum) lease seconds, ordered even if configured oddly."""
+        low = min(self.websub_lease_min_seconds, self.websub_lease_max_seconds)
+        high = max(self.websub_lease_min_seconds, self.websub_lease_max_seconds)
+        return min(max(self.websub_lease_seconds, low), high), low, high
+
     @field_validator(
         "api_tokens", "webhook_allowed_networks", "webhook_retry_schedule", mode="before"
     )

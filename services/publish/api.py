@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
+import redis
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.publish import store
+from services.publish.attempts import attempt_lease
+from services.publish.replay import replay
 from services.publish.signing import new_secret
 from services.publish.targets import webhook_guard
+from shared import names
 from shared.auth import Caller
+from shared.celery_app import send
 from shared.errors import InvalidInput, NotFound
 from shared.ids import random_id
-from shared.models import EVENT_TYPES, Delivery, EventType, Subscription, SubscriptionFilter
+from shared.models import (
+    EVENT_TYPES,
+    Delivery,
+    EventType,
+    RetiredSecret,
+    Subscription,
+    SubscriptionFilter,
+)
 from shared.netguard import check_url
 from shared.problems import problem_responses
 from shared.redis_conn import get_redis
+from shared.settings import get_settings
 
 router = APIRouter(tags=["subscriptions"])
 
@@ -54,10 +67,24 @@ class SubscriptionOut(BaseModel):
     created_at: datetime
     disabled: bool
     disabled_reason: str | None
+    failing_since: datetime | None = Field(
+        default=None, description="When the current run of failed attempts began, if any."
+    )
+    previous_secret_expires_at: datetime | None = Field(
+        default=None, description="Until when a rotated-out secret still signs, if one does."
+    )
 
     @classmethod
-    def of(cls, sub: Subscription) -> SubscriptionOut:
-        return cls.model_validate(sub.model_dump(exclude={"secret"}))
+    def of(cls, sub: Subscription, client: redis.Redis | None = None) -> SubscriptionOut:
+        now = datetime.now(UTC)
+        grace = [old.expires_at for old in sub.previous_secrets if old.expires_at > now]
+        return cls.model_validate(
+            {
+                **sub.model_dump(exclude={"secret", "previous_secrets"}),
+                "failing_since": store.failing_since(client or get_redis(), sub.id),
+                "previous_secret_expires_at": max(grace, default=None),
+            }
+        )
 
 
 class SubscriptionCreated(SubscriptionOut):
@@ -72,6 +99,19 @@ class SubscriptionList(BaseModel):
 
 class DeliveryList(BaseModel):
     items: list[Delivery]
+
+
+class DeadLetterList(BaseModel):
+    total: int
+    items: list[Delivery]
+
+
+class RotatedSecret(BaseModel):
+    id: str
+    secret: str = Field(description="The new whsec_ secret, shown only here.")
+    previous_secret_expires_at: datetime = Field(
+        description="Until then the old secret signs too (two signatures in the header)."
+    )
 
 
 def _check_target(url: str) -> None:
@@ -115,8 +155,9 @@ def create_subscription(body: SubscriptionIn, _caller: Caller) -> SubscriptionCr
     summary="Every subscription (secrets are never listed)",
 )
 def list_subscriptions(_caller: Caller) -> SubscriptionList:
+    client = get_redis()
     return SubscriptionList(
-        items=[SubscriptionOut.of(sub) for sub in store.list_subscriptions(get_redis())]
+        items=[SubscriptionOut.of(sub, client) for sub in store.list_subscriptions(client)]
     )
 
 
@@ -135,7 +176,7 @@ def get_subscription(sub_id: str, _caller: Caller) -> SubscriptionOut:
     responses=problem_responses(401, 404, 422),
 )
 def patch_subscription(sub_id: str, body: SubscriptionPatch, _caller: Caller) -> SubscriptionOut:
-    sub = _load(sub_id)
+    _load(sub_id)
     changes = body.model_dump(exclude_unset=True)
     for required in ("url", "events", "disabled"):
         if required in changes and changes[required] is None:
@@ -146,9 +187,38 @@ def patch_subscription(sub_id: str, body: SubscriptionPatch, _caller: Caller) ->
         changes["filter"] = body.filter or SubscriptionFilter()
     if "disabled" in changes:
         changes["disabled_reason"] = "disabled through the API" if changes["disabled"] else None
-    updated = Subscription.model_validate({**sub.model_dump(), **changes})
-    store.save_subscription(get_redis(), updated)
-    return SubscriptionOut.of(updated)
+    client = get_redis()
+    updated = store.update_subscription(
+        client,
+        sub_id,
+        lambda current: Subscription.model_validate({**current.model_dump(), **changes}),
+    )
+    if updated is None:
+        raise NotFound(f"No subscription {sub_id!r}.", resource=sub_id)
+    if changes.get("disabled") is False:
+        store.note_success(client, sub_id)  # a fresh start: past failures no longer count
+    return SubscriptionOut.of(updated, client)
+
+
+@router.post(
+    "/v1/subscriptions/{sub_id}/rotate-secret",
+    response_model=RotatedSecret,
+    responses=problem_responses(401, 404),
+    summary="A new secret; the old one keeps signing for a grace period (24 h by default)",
+)
+def rotate_secret(sub_id: str, _caller: Caller) -> RotatedSecret:
+    now = datetime.now(UTC)
+    grace = timedelta(seconds=get_settings().webhook_secret_grace_seconds)
+    fresh = new_secret()
+
+    def rotate(sub: Subscription) -> Subscription:
+        kept = [old for old in sub.previous_secrets if old.expires_at > now]
+        retired = RetiredSecret(secret=sub.secret, expires_at=now + grace)
+        return sub.model_copy(update={"secret": fresh, "previous_secrets": [retired, *kept]})
+
+    if store.update_subscription(get_redis(), sub_id, rotate) is None:
+        raise NotFound(f"No subscription {sub_id!r}.", resource=sub_id)
+    return RotatedSecret(id=sub_id, secret=fresh, previous_secret_expires_at=now + grace)
 
 
 @router.delete(
@@ -176,3 +246,45 @@ def list_deliveries(
 ) -> DeliveryList:
     _load(sub_id)
     return DeliveryList(items=store.list_deliveries(get_redis(), sub_id, limit, offset))
+
+
+@router.get(
+    "/v1/deliveries",
+    response_model=DeadLetterList,
+    responses=problem_responses(401),
+    summary="Dead letters: deliveries that will not be tried again, newest first",
+)
+def list_dead_letters(
+    _caller: Caller,
+    state: Annotated[Literal["dead"], Query(description="Only `dead` is listed here.")] = "dead",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeadLetterList:
+    total, items = store.list_dead(get_redis(), limit, offset)
+    return DeadLetterList(total=total, items=items)
+
+
+@router.get(
+    "/v1/deliveries/{delivery_id}",
+    response_model=Delivery,
+    responses=problem_responses(401, 404),
+    summary="One delivery with every attempt",
+)
+def get_delivery(delivery_id: str, _caller: Caller) -> Delivery:
+    delivery = store.get_delivery(get_redis(), delivery_id)
+    if delivery is None:
+        raise NotFound(f"No delivery {delivery_id!r}.", resource=delivery_id)
+    return delivery
+
+
+@router.post(
+    "/v1/deliveries/{delivery_id}/replay",
+    status_code=202,
+    response_model=Delivery,
+    responses=problem_responses(401, 404, 409),
+    summary="Send a dead-lettered, failed or past delivery again (same webhook-id)",
+)
+def replay_delivery(delivery_id: str, _caller: Caller) -> Delivery:
+    again = replay(get_redis(), delivery_id, datetime.now(UTC), attempt_lease(get_settings()))
+    send(names.TASK_PUBLISH_DELIVER, again.id)
+    return again

@@ -9,18 +9,43 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 from shared.ids import derived_id, stable_json
-from shared.models import Event, Subscription
+from shared.models import Event, FeedUpdate, Subscription
+from shared.slugs import slug
 
 Verdict = Literal["succeeded", "retry", "gone", "dead"]
 
+#: feed name prefixes whose membership publish can tell from an event alone
+_FEED_KINDS = {"sections": "sections", "agencies": "agencies", "contributors": "contributors"}
+
+
+def story_in_feed(feed: str, event: Event) -> bool:
+    """Does the story of ``event`` appear in the feed named ``feed``?
+
+    ``all`` holds every story; ``sections/{slug}``, ``agencies/{slug}`` and
+    ``contributors/{slug}`` hold the stories with that section, agency or contributor. Other
+    (configured) feed names cannot be told from an event: they match only their ``feed.updated``.
+    """
+    name = feed.strip().strip("/").casefold()
+    if name == "all":
+        return True
+    kind, _, value = name.partition("/")
+    field = _FEED_KINDS.get(kind)
+    if field is None or not value:
+        return False
+    have: list[str] = getattr(event, field)
+    return slug(value) in {slug(item) for item in have}
+
 
 def matches(subscription: Subscription, event: Event) -> bool:
-    """Does ``subscription`` want ``event``? Empty filter lists match everything."""
+    """Does ``subscription`` want ``event``? Empty filter lists match everything.
+
+    Within a list any value matches (or); across lists every non-empty list must match (and).
+    """
     if subscription.disabled or event.type not in subscription.events:
         return False
     flt = subscription.filter
@@ -31,11 +56,82 @@ def matches(subscription: Subscription, event: Event) -> bool:
         have_folded = {h.casefold() for h in have}
         return any(w.casefold() in have_folded for w in wanted)
 
+    in_feeds = not flt.feeds or any(story_in_feed(feed, event) for feed in flt.feeds)
     return (
         hit(flt.sections, event.sections)
         and hit(flt.agencies, event.agencies)
         and hit(flt.contributors, event.contributors)
+        and in_feeds
     )
+
+
+def follows_up(subscription: Subscription, event: Event) -> bool:
+    """Does a subscription that was sent an earlier version of the story get this event?
+
+    Updates, corrections and kills reach every subscription that was sent the story, whatever
+    its filter says now, as long as it is enabled and asked for that type of event.
+    """
+    return (
+        event.type != "story.published"
+        and not subscription.disabled
+        and event.type in subscription.events
+    )
+
+
+def matches_feed_update(subscription: Subscription, update: FeedUpdate) -> bool:
+    """``feed.updated`` goes to subscriptions that asked for it; only the ``feeds`` filter
+    applies (empty: every feed), compared case-insensitively."""
+    if subscription.disabled or "feed.updated" not in subscription.events:
+        return False
+    wanted = {feed.strip().strip("/").casefold() for feed in subscription.filter.feeds}
+    return not wanted or update.feed.casefold() in wanted
+
+
+def feed_update_payload(update: FeedUpdate) -> bytes:
+    """The ``feed.updated`` webhook body: the feed's name, URLs and ETags by format."""
+    data = {"feed": update.feed, "urls": update.urls, "etags": update.etags}
+    return stable_json(
+        {"type": update.type, "timestamp": update.timestamp.isoformat(), "data": data}
+    )
+
+
+def signing_secrets(subscription: Subscription, now: datetime) -> list[str]:
+    """Every secret that signs now: the current one, then rotated ones still in their grace."""
+    retired = [old.secret for old in subscription.previous_secrets if old.expires_at > now]
+    return [subscription.secret, *retired]
+
+
+def disable_reason(
+    failing_since: datetime | None, now: datetime, limit_seconds: float
+) -> str | None:
+    """Why a subscription must be disabled, or ``None``: every delivery has failed since
+    ``failing_since`` and that is at least ``limit_seconds`` ago."""
+    if failing_since is None or now - failing_since < timedelta(seconds=limit_seconds):
+        return None
+    days = limit_seconds / 86400
+    span = f"{days:g} days" if days >= 1 else f"{limit_seconds:g} s"
+    return (
+        f"every delivery has failed since {failing_since.isoformat(timespec='seconds')} "
+        f"(over {span}, SYNDICATE_WEBHOOK_DISABLE_AFTER_SECONDS); "
+        'fix the endpoint, then PATCH {"disabled": false}'
+    )
+
+
+def fanout_may_proceed(
+    previous_version: int | None,
+    previous_fanned_out: bool,
+    waiting_since: datetime | None,
+    now: datetime,
+    wait_limit_seconds: float,
+) -> bool:
+    """May a story event be fanned out now? Only after the previous version's fan-out (so the
+    update finds the subscriptions that were sent the story and waits for their deliveries),
+    unless that fan-out has been awaited for ``wait_limit_seconds`` (its event predates us)."""
+    if previous_version is None or previous_fanned_out:
+        return True
+    if waiting_since is None:
+        return False
+    return now - waiting_since >= timedelta(seconds=wait_limit_seconds)
 
 
 def delivery_id_for(event_id: str, subscription_id: str) -> str:

@@ -12,7 +12,7 @@ from services.publish.deliveries import (
     payload,
     retry_after_seconds,
 )
-from shared.models import Event, Subscription, SubscriptionFilter
+from shared.models import Event, FeedUpdate, Subscription, SubscriptionFilter
 
 NOW = datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
 SCHEDULE = [0.0, 5.0, 300.0]
@@ -98,3 +98,116 @@ def test_next_delay_jitter_and_exhaustion() -> None:
     delays = {next_delay(1, [0, 100], random.Random(seed)) for seed in range(20)}
     assert all(90 <= d <= 110 for d in delays if d is not None) and len(delays) > 1
     assert next_delay(2, [0, 100]) is None
+
+
+def test_named_feed_filter_follows_the_feed_catalog() -> None:
+    from services.publish.deliveries import story_in_feed
+
+    assert story_in_feed("all", event())
+    assert story_in_feed("sections/science", event())
+    assert story_in_feed("agencies/Reuters", event())
+    assert story_in_feed("contributors/ana-lima", event())
+    assert not story_in_feed("sections/politics", event())
+    assert not story_in_feed("a-configured-feed", event())
+    assert matches(sub(filter=SubscriptionFilter(feeds=["sections/science"])), event())
+    assert not matches(sub(filter=SubscriptionFilter(feeds=["agencies/ap"])), event())
+    both = SubscriptionFilter(sections=["Science"], feeds=["agencies/ap"])
+    assert not matches(sub(filter=both), event()), "lists are and-ed"
+
+
+def test_follow_ups_ignore_the_filter_but_not_the_event_types() -> None:
+    from services.publish.deliveries import follows_up
+
+    narrow = sub(
+        events=["story.published", "story.updated"],
+        filter=SubscriptionFilter(sections=["Politics"]),
+    )
+    assert follows_up(narrow, event(type="story.updated"))
+    assert not follows_up(narrow, event(type="story.killed")), "not asked for"
+    assert not follows_up(narrow, event(type="story.published"))
+    assert not follows_up(narrow.model_copy(update={"disabled": True}), event(type="story.updated"))
+
+
+def update(feed: str = "all") -> FeedUpdate:
+    return FeedUpdate(
+        id="evt_feed",
+        timestamp=NOW,
+        feed=feed,
+        urls={"rss": f"https://s.example/feeds/{feed}.rss"},
+        etags={"rss": '"abc"'},
+    )
+
+
+def test_feed_updated_matching_uses_only_the_feeds_filter() -> None:
+    from services.publish.deliveries import matches_feed_update
+
+    wants = sub(events=["feed.updated"])
+    assert matches_feed_update(wants, update())
+    assert not matches_feed_update(sub(), update()), "did not ask for feed.updated"
+    named = wants.model_copy(update={"filter": SubscriptionFilter(feeds=["Sections/Science"])})
+    assert matches_feed_update(named, update("sections/science"))
+    assert not matches_feed_update(named, update("all"))
+
+
+def test_feed_updated_payload_names_urls_and_etags() -> None:
+    from services.publish.deliveries import feed_update_payload
+
+    body = feed_update_payload(update())
+    assert json.loads(body) == {
+        "type": "feed.updated",
+        "timestamp": "2026-03-04T12:00:00+00:00",
+        "data": {
+            "feed": "all",
+            "urls": {"rss": "https://s.example/feeds/all.rss"},
+            "etags": {"rss": '"abc"'},
+        },
+    }
+    assert body == feed_update_payload(update()) and b", " not in body
+
+
+def test_rotated_secrets_sign_until_their_grace_ends() -> None:
+    from datetime import timedelta
+
+    from services.publish.deliveries import signing_secrets
+    from shared.models import RetiredSecret
+
+    rotated = sub(
+        secret="whsec_new",
+        previous_secrets=[
+            RetiredSecret(secret="whsec_old", expires_at=NOW + timedelta(hours=1)),
+            RetiredSecret(secret="whsec_older", expires_at=NOW - timedelta(seconds=1)),
+        ],
+    )
+    assert signing_secrets(rotated, NOW) == ["whsec_new", "whsec_old"]
+    assert signing_secrets(rotated, NOW + timedelta(hours=2)) == ["whsec_new"]
+
+
+def test_disable_after_a_long_enough_run_of_failures() -> None:
+    from datetime import timedelta
+
+    from services.publish.deliveries import disable_reason
+
+    five_days = 5 * 86400
+    assert disable_reason(None, NOW, five_days) is None
+    assert disable_reason(NOW - timedelta(days=4), NOW, five_days) is None
+    reason = disable_reason(NOW - timedelta(days=5), NOW, five_days)
+    assert reason is not None
+    assert "5 days" in reason and "SYNDICATE_WEBHOOK_DISABLE_AFTER_SECONDS" in reason
+
+
+def test_a_story_event_waits_for_the_previous_versions_fanout() -> None:
+    from datetime import timedelta
+
+    from services.publish.deliveries import fanout_may_proceed
+
+    assert fanout_may_proceed(None, False, None, NOW, 300)
+    assert fanout_may_proceed(1, True, None, NOW, 300)
+    assert not fanout_may_proceed(1, False, NOW, NOW, 300)
+    assert not fanout_may_proceed(1, False, NOW - timedelta(seconds=299), NOW, 300)
+    assert fanout_may_proceed(1, False, NOW - timedelta(seconds=300), NOW, 300)
+
+
+def test_the_last_attempt_of_a_run_is_judged_against_the_schedule() -> None:
+    # attempts counted from the start of the run: a replayed delivery gets the whole schedule
+    assert judge(500, {}, len(SCHEDULE), SCHEDULE, NOW).verdict == "dead"
+    assert judge(500, {}, len(SCHEDULE) - 1, SCHEDULE, NOW).verdict == "retry"

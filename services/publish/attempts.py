@@ -1,0 +1,180 @@
+"""One attempt of one delivery, from the schedule's hand-out to the recorded outcome.
+
+    lock the delivery ─ still pending and due? ─ its earlier version settled? ─ prepare (channel)
+      ─ take an in-flight slot of the subscription ─ send (shared.http: guard, pin, timeouts)
+      ─ judge (pure) ─ record attempt + next time, atomically ─ settle (channel) ─ wake others
+
+Whatever cannot go ahead now stays in the durable schedule with a time to look again, so no
+step here holds a worker thread while it waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import redis
+
+from services.publish import chains, schedule, store
+from services.publish.channels import CHANNELS, Outbound, Stop
+from services.publish.deliveries import judge
+from services.publish.targets import http_client, webhook_guard
+from shared.errors import DeliveryError, TargetRefused
+from shared.models import Attempt, Delivery
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EXCERPT_BYTES = 512
+BUSY_POKE = timedelta(seconds=1)  # another worker holds the delivery: look again soon
+WAIT_POLL = timedelta(seconds=15)  # waiting for an earlier version: look again at least this often
+SLOT_POLL = timedelta(seconds=5)  # waiting for a slot: look again at least this often
+EARLY = timedelta(seconds=1)  # what counts as due
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str
+    wake: tuple[str, ...] = ()  # deliveries to hand out now
+
+
+@dataclass(frozen=True)
+class Sent:
+    status: int | None
+    headers: dict[str, str] | None
+    latency_ms: float
+    excerpt: str | None
+    error: str | None
+
+
+def attempt_lease(settings: Settings) -> float:
+    """How long one attempt may hold its lock and its slot (longer than any request)."""
+    return settings.webhook_connect_timeout + settings.webhook_read_timeout + 30
+
+
+def run(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings) -> Result:
+    """Make the next attempt of a delivery if it is due and nobody else is making it."""
+    held = schedule.lock(client, delivery_id, attempt_lease(settings))
+    if not held.acquire():
+        schedule.schedule(client, delivery_id, now + BUSY_POKE, only_if_absent=True)
+        log.info("delivery %s busy: another worker is attempting it", delivery_id)
+        return Result("busy")
+    try:
+        return _run_locked(client, delivery_id, now, settings)
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            held.release()
+
+
+def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings) -> Result:
+    delivery = store.get_delivery(client, delivery_id)
+    if delivery is None or delivery.state != "pending":
+        schedule.unschedule(client, delivery_id)
+        return Result("nothing to do")
+    if delivery.next_attempt_at and delivery.next_attempt_at > now + EARLY:
+        schedule.schedule(client, delivery.id, delivery.next_attempt_at)
+        return Result("not due")
+    if delivery.after:
+        before = store.get_delivery(client, delivery.after)
+        if before is not None and before.state == "pending":
+            schedule.schedule(client, delivery.id, now + WAIT_POLL)
+            return Result(f"waiting for {before.id}")
+    channel = CHANNELS[delivery.channel]
+    prepared = channel.prepare(client, delivery, now, settings)
+    if isinstance(prepared, Stop):
+        return _stop(client, delivery, prepared, now)
+    sub_id = delivery.subscription_id
+    limit = channel.slot_limit(client, delivery, settings)
+    if not schedule.acquire_slot(client, sub_id, delivery.id, now, attempt_lease(settings), limit):
+        schedule.add_waiter(client, sub_id, delivery.id, now)
+        schedule.schedule(client, delivery.id, now + SLOT_POLL)
+        return Result("waiting for a slot")
+    schedule.remove_waiter(client, sub_id, delivery.id)
+    try:
+        sent = send(prepared, settings)
+    finally:
+        schedule.release_slot(client, sub_id, delivery.id)
+    waiter = schedule.pop_waiter(client, sub_id)
+    ended = now + timedelta(milliseconds=sent.latency_ms)
+    made = len(delivery.attempts) - delivery.schedule_start + 1
+    outcome = judge(sent.status, sent.headers, made, settings.webhook_retry_schedule, ended)
+    attempt = Attempt(
+        number=len(delivery.attempts) + 1,
+        at=now,
+        status_code=sent.status,
+        latency_ms=round(sent.latency_ms, 2),
+        error=sent.error,
+        response_excerpt=sent.excerpt,
+        webhook_timestamp=prepared.signed_at,
+    )
+    attempts = [*delivery.attempts, attempt]
+    if outcome.verdict == "retry":
+        when = ended + timedelta(seconds=outcome.delay or 0)
+        updated = delivery.model_copy(update={"attempts": attempts, "next_attempt_at": when})
+        store.record(client, updated, due=when)
+    else:
+        state = {"succeeded": "succeeded", "dead": "dead", "gone": "failed"}[outcome.verdict]
+        reason = None
+        if outcome.verdict != "succeeded":
+            reason = f"{outcome.reason}; last: {sent.error}" if sent.error else outcome.reason
+        updated = delivery.model_copy(
+            update={
+                "attempts": attempts,
+                "state": state,
+                "next_attempt_at": None,
+                "reason": reason,
+            }
+        )
+        dead_at = None if outcome.verdict == "succeeded" else ended
+        store.record(client, updated, due=None, dead_at=dead_at)
+    channel.settle(client, delivery, outcome, ended, settings)
+    log.info(
+        "delivery %s (%s %s) to %s: attempt %d %s (%s)",
+        delivery.id, delivery.channel, delivery.event_id, sub_id, attempt.number,
+        outcome.verdict, sent.error or sent.status,
+    )  # fmt: skip
+    wake = [w for w in (waiter,) if w and w != delivery.id]
+    if outcome.verdict != "retry":
+        wake.extend(_next(client, delivery))
+    return Result(outcome.verdict, tuple(wake))
+
+
+def _stop(client: redis.Redis, delivery: Delivery, stop: Stop, now: datetime) -> Result:
+    updated = delivery.model_copy(
+        update={"state": stop.state, "reason": stop.reason, "next_attempt_at": None}
+    )
+    store.record(client, updated, due=None, dead_at=now if stop.dead_letter else None)
+    log.info("delivery %s %s: %s", delivery.id, stop.state, stop.reason)
+    return Result(stop.state, tuple(_next(client, delivery)))
+
+
+def _next(client: redis.Redis, delivery: Delivery) -> list[str]:
+    follower = chains.next_of(client, delivery.id)
+    return [follower] if follower else []
+
+
+def send(outbound: Outbound, settings: Settings) -> Sent:
+    """One guarded ``POST``; every failure becomes a recorded error, never an exception."""
+    started = time.perf_counter()
+    try:
+        result = http_client(settings).request(
+            "POST",
+            outbound.url,
+            guard=webhook_guard(settings),
+            data=outbound.body,
+            headers=outbound.headers,
+        )
+    except TargetRefused as exc:
+        return Sent(None, None, _since(started), None, f"refused by the SSRF guard: {exc.detail}")
+    except DeliveryError as exc:
+        return Sent(None, None, _since(started), None, exc.detail)
+    error = None if 200 <= result.status < 300 else f"HTTP {result.status}"
+    excerpt = result.body[:EXCERPT_BYTES].decode("utf-8", "replace")
+    return Sent(result.status, dict(result.headers), result.elapsed_ms, excerpt, error)
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

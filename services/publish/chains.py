@@ -1,0 +1,76 @@
+"""Per-story order of deliveries (Redis): who was sent a story, and which delivery waits for which.
+
+A story's versions fan out in order: the event of version *n* is fanned out only after version
+*n − 1*'s (``fanned_out``), so it finds every subscription that was sent the story
+(``recipients``: subscription → its delivery of the latest version so far). Each new delivery to
+such a subscription names that earlier delivery in ``after`` and is linked from it (``next_of``):
+it is not attempted before the earlier one has succeeded or given up, and is woken when it has.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import redis
+
+from shared import keys
+from shared.models import Delivery
+from shared.redis_conn import text
+
+
+def recipients(client: redis.Redis, story_id: str) -> dict[str, str]:
+    """Subscription id → its delivery of the latest version of the story fanned out so far."""
+    raw = client.hgetall(keys.story_recipients(story_id))
+    return {text(sub): text(delivery) for sub, delivery in raw.items()}
+
+
+def link(client: redis.Redis, story_id: str, delivery: Delivery) -> None:
+    """Make ``delivery`` the subscription's latest of this story and chain it after the
+    previous one (idempotent: a fan-out that runs twice links the same things)."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hset(keys.story_recipients(story_id), delivery.subscription_id, delivery.id)
+    if delivery.after:
+        pipe.set(keys.delivery_next(delivery.after), delivery.id)
+    pipe.execute()
+
+
+def next_of(client: redis.Redis, delivery_id: str) -> str | None:
+    """The delivery of a later version that waits for this one, if any."""
+    raw = client.get(keys.delivery_next(delivery_id))
+    return text(raw) if raw else None
+
+
+def is_fanned_out(client: redis.Redis, story_id: str, version: int) -> bool:
+    return bool(client.sismember(keys.story_fanned_out(story_id), str(version)))
+
+
+def finish_fanout(client: redis.Redis, story_id: str, version: int, event_id: str) -> None:
+    """The version's fan-out is done: later versions may fan out; it waits no more."""
+    pipe = client.pipeline(transaction=True)
+    pipe.sadd(keys.story_fanned_out(story_id), str(version))
+    pipe.zrem(keys.fanouts_due(), event_id)
+    pipe.hdel(keys.fanouts_parked(), event_id)
+    pipe.execute()
+
+
+def drop_parked(client: redis.Redis, event_id: str) -> None:
+    """Forget a parked fan-out (its event is gone)."""
+    pipe = client.pipeline(transaction=True)
+    pipe.zrem(keys.fanouts_due(), event_id)
+    pipe.hdel(keys.fanouts_parked(), event_id)
+    pipe.execute()
+
+
+def park_fanout(client: redis.Redis, event_id: str, now: datetime, retry_at: datetime) -> datetime:
+    """Keep a story event whose fan-out must wait, durably; returns when it began waiting."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hsetnx(keys.fanouts_parked(), event_id, str(now.timestamp()))
+    pipe.zadd(keys.fanouts_due(), {event_id: retry_at.timestamp()})
+    pipe.hget(keys.fanouts_parked(), event_id)
+    _, _, since = pipe.execute()
+    return datetime.fromtimestamp(float(text(since)), UTC)
+
+
+def parked_since(client: redis.Redis, event_id: str) -> datetime | None:
+    raw = client.hget(keys.fanouts_parked(), event_id)
+    return datetime.fromtimestamp(float(text(raw)), UTC) if raw else None

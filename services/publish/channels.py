@@ -1,0 +1,192 @@
+"""What one attempt sends, and what its outcome does, for each kind of delivery.
+
+``webhook``: a signed Standard Webhooks ``POST`` of the event to a subscription's URL; ``410``
+disables the subscription, a run of failures long enough disables it too. ``websub``: the
+topic's current feed bytes to a WebSub callback, with ``Link`` headers and ``X-Hub-Signature``;
+an expired lease or newer feed bytes end it without a request; ``410`` ends the subscription.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import redis
+
+from services.publish import store, websub_store
+from services.publish.deliveries import (
+    Outcome,
+    disable_reason,
+    feed_update_payload,
+    payload,
+    signing_secrets,
+)
+from services.publish.signing import webhook_headers
+from services.publish.websub import distribution_headers, hub_url, topic_url
+from shared import feedstore, stories
+from shared.models import Delivery, DeliveryState, Subscription
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """The request one attempt makes."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    signed_at: int | None = None  # the webhook-timestamp, for the attempt log
+
+
+@dataclass(frozen=True)
+class Stop:
+    """No request: the delivery ends here, and why."""
+
+    state: DeliveryState
+    reason: str
+    dead_letter: bool = False
+
+
+class Channel(Protocol):
+    def prepare(
+        self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
+    ) -> Outbound | Stop: ...
+
+    def slot_limit(self, client: redis.Redis, delivery: Delivery, settings: Settings) -> int: ...
+
+    def settle(
+        self,
+        client: redis.Redis,
+        delivery: Delivery,
+        outcome: Outcome,
+        now: datetime,
+        settings: Settings,
+    ) -> None: ...
+
+
+class WebhookChannel:
+    def prepare(
+        self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
+    ) -> Outbound | Stop:
+        sub = store.get_subscription(client, delivery.subscription_id)
+        if sub is None:
+            return Stop("failed", "not sent: the subscription was deleted")
+        if sub.disabled:
+            return Stop(
+                "failed",
+                f"not sent: the subscription is disabled ({sub.disabled_reason or 'no reason'})",
+                dead_letter=True,
+            )
+        body = self._body(client, delivery)
+        if body is None:
+            return Stop("failed", f"not sent: event {delivery.event_id} is no longer stored", True)
+        timestamp = int(now.timestamp())
+        headers = webhook_headers(signing_secrets(sub, now), delivery.event_id, timestamp, body)
+        return Outbound(sub.url, body, headers, signed_at=timestamp)
+
+    @staticmethod
+    def _body(client: redis.Redis, delivery: Delivery) -> bytes | None:
+        if delivery.event_type == "feed.updated":
+            update = store.get_feed_update(client, delivery.event_id)
+            return feed_update_payload(update) if update is not None else None
+        event = stories.get_event(client, delivery.event_id)
+        if event is None:
+            return None
+        data: dict[str, Any] = {}
+        if event.story_id and event.version:
+            story = stories.get_version(client, event.story_id, event.version)
+            if story is not None:
+                data = story.to_json_dict()
+        return payload(event, data)
+
+    def slot_limit(self, client: redis.Redis, delivery: Delivery, settings: Settings) -> int:
+        """A failing subscription gets one attempt in flight (a probe), a healthy one N."""
+        if store.failing_since(client, delivery.subscription_id) is not None:
+            return 1
+        return settings.webhook_max_in_flight
+
+    def settle(
+        self,
+        client: redis.Redis,
+        delivery: Delivery,
+        outcome: Outcome,
+        now: datetime,
+        settings: Settings,
+    ) -> None:
+        sub_id = delivery.subscription_id
+        if outcome.verdict == "succeeded":
+            store.note_success(client, sub_id)
+            return
+        if outcome.verdict == "gone":
+            gone = (
+                f"the endpoint answered 410 Gone at {now.isoformat(timespec='seconds')}; "
+                'PATCH {"disabled": false} once it takes deliveries again'
+            )
+            _disable(client, sub_id, gone)
+            return
+        since = store.note_failure(client, sub_id, now)
+        reason = disable_reason(since, now, settings.webhook_disable_after_seconds)
+        if reason is not None:
+            _disable(client, sub_id, reason)
+
+
+def _disable(client: redis.Redis, sub_id: str, reason: str) -> None:
+    def change(sub: Subscription) -> Subscription:
+        if sub.disabled:
+            return sub
+        return sub.model_copy(update={"disabled": True, "disabled_reason": reason})
+
+    if store.update_subscription(client, sub_id, change) is not None:
+        log.warning("subscription %s disabled: %s", sub_id, reason)
+
+
+class WebSubChannel:
+    def prepare(
+        self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
+    ) -> Outbound | Stop:
+        sub = websub_store.get(client, delivery.subscription_id)
+        if sub is None:
+            return Stop("failed", "not sent: the WebSub subscription ended")
+        if not sub.active(now):
+            return Stop("failed", f"not sent: the lease ended at {sub.expires_at.isoformat()}")
+        feed = feedstore.load_feed(client, sub.feed, sub.fmt)
+        if feed is None:
+            return Stop("failed", f"not sent: feed {sub.feed}.{sub.fmt} is not stored", True)
+        if delivery.etag is not None and feed.etag != delivery.etag:
+            return Stop(
+                "superseded", "the feed changed again; its newer bytes go out in their own delivery"
+            )
+        base = settings.base_url
+        headers = distribution_headers(
+            feed.content_type,
+            hub_url(base),
+            topic_url(base, sub.feed, sub.fmt),
+            sub.secret,
+            feed.body,
+        )
+        return Outbound(sub.callback, feed.body, headers)
+
+    def slot_limit(self, client: redis.Redis, delivery: Delivery, settings: Settings) -> int:
+        """One at a time per subscription (it is per topic): feed bytes never overtake."""
+        return 1
+
+    def settle(
+        self,
+        client: redis.Redis,
+        delivery: Delivery,
+        outcome: Outcome,
+        now: datetime,
+        settings: Settings,
+    ) -> None:
+        if outcome.verdict == "gone":
+            sub = websub_store.get(client, delivery.subscription_id)
+            if sub is not None:
+                websub_store.remove(client, sub)
+                log.warning("WebSub subscription %s ended: its callback answered 410", sub.id)
+
+
+CHANNELS: dict[str, Channel] = {"webhook": WebhookChannel(), "websub": WebSubChannel()}

@@ -1,0 +1,82 @@
+"""Send a finished delivery again (a dead letter, a failed or a past one): the API and the CLI.
+
+The replay keeps the delivery's id, its event and so its ``webhook-id``; every attempt is signed
+afresh. It starts a fresh run of the retry schedule; the attempt log goes on from where it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+
+import redis
+
+from services.publish import schedule, store, websub_store
+from services.publish.fanout import SAFETY_NET
+from shared.errors import Conflict, NotFound
+from shared.models import Delivery
+
+
+def replay(client: redis.Redis, delivery_id: str, now: datetime, lock_seconds: float) -> Delivery:
+    """Make a delivery pending again, due now. The caller hands it out (``deliver``).
+
+    ``NotFound`` for an unknown id; ``Conflict`` when it is still pending, being attempted, or
+    its subscription cannot take it (deleted, disabled, lease ended).
+    """
+    held = schedule.lock(client, delivery_id, lock_seconds)
+    if not held.acquire():
+        raise Conflict(
+            f"Delivery {delivery_id!r} is being attempted right now.", resource=delivery_id
+        )
+    try:
+        delivery = store.get_delivery(client, delivery_id)
+        if delivery is None:
+            raise NotFound(f"No delivery {delivery_id!r}.", resource=delivery_id)
+        if delivery.state == "pending":
+            when = delivery.next_attempt_at.isoformat() if delivery.next_attempt_at else "soon"
+            raise Conflict(
+                f"Delivery {delivery_id!r} is still pending (next attempt {when}).",
+                resource=delivery_id,
+            )
+        _check_target(client, delivery, now)
+        again = delivery.model_copy(
+            update={
+                "state": "pending",
+                "schedule_start": len(delivery.attempts),
+                "next_attempt_at": now,
+                "reason": None,
+                "replays": delivery.replays + 1,
+                # WebSub: send whatever the feed holds now
+                "etag": None if delivery.channel == "websub" else delivery.etag,
+            }
+        )
+        store.record(client, again, due=now + SAFETY_NET)
+        return again
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            held.release()
+
+
+def _check_target(client: redis.Redis, delivery: Delivery, now: datetime) -> None:
+    if delivery.channel == "websub":
+        wsub = websub_store.get(client, delivery.subscription_id)
+        if wsub is None or not wsub.active(now):
+            raise Conflict(
+                "The WebSub subscription of this delivery has ended.", resource=delivery.id
+            )
+        return
+    sub = store.get_subscription(client, delivery.subscription_id)
+    if sub is None:
+        raise Conflict("The subscription of this delivery was deleted.", resource=delivery.id)
+    if sub.disabled:
+        raise Conflict(
+            f"Subscription {sub.id} is disabled ({sub.disabled_reason}); "
+            'enable it first with PATCH {"disabled": false}.',
+            resource=delivery.id,
+        )
+
+
+def dead_letters(client: redis.Redis, limit: int) -> list[str]:
+    """Ids of dead-lettered deliveries, newest first."""
+    _, found = store.list_dead(client, limit)
+    return [d.id for d in found]
