@@ -96,7 +96,9 @@ def test_a_burst_into_one_section_renders_it_a_handful_of_times(
     assert 1 <= renders() <= burst_seconds / window + 2, (renders(), burst_seconds)
     assert renders() < 50
     # feeds no event touched did not render again
-    assert counter(redis_db, "syndicate_feed_renders_total", ["sections/quiet", "rss"]) == quiet_before
+    assert (
+        counter(redis_db, "syndicate_feed_renders_total", ["sections/quiet", "rss"]) == quiet_before
+    )
     marks = counter(redis_db, "syndicate_feed_marks_total", [])
     assert marks >= 500 * 3  # all, the section and the agency, for every story
     from shared import feedstore

@@ -53,9 +53,26 @@ def test_each_format_with_its_media_type_and_headers(feeds: str, fmt: str) -> No
     assert b"st_1" in response.content
     etag = response.headers["etag"]
     assert etag.startswith('"') and etag.endswith('"')
-    assert get(f"{feeds}/feeds/sections/science.{fmt}", **IDENTITY, **{"If-None-Match": etag}).status_code == 304
-    assert get(f"{feeds}/feeds/sections/science.{fmt}", **IDENTITY, **{"If-None-Match": f'"x", W/{etag}'}).status_code == 304
-    assert get(f"{feeds}/feeds/sections/science.{fmt}", **IDENTITY, **{"If-None-Match": '"other"'}).status_code == 200
+    assert (
+        get(
+            f"{feeds}/feeds/sections/science.{fmt}", **IDENTITY, **{"If-None-Match": etag}
+        ).status_code
+        == 304
+    )
+    assert (
+        get(
+            f"{feeds}/feeds/sections/science.{fmt}",
+            **IDENTITY,
+            **{"If-None-Match": f'"x", W/{etag}'},
+        ).status_code
+        == 304
+    )
+    assert (
+        get(
+            f"{feeds}/feeds/sections/science.{fmt}", **IDENTITY, **{"If-None-Match": '"other"'}
+        ).status_code
+        == 200
+    )
 
 
 def test_gzip_is_stored_pre_compressed_with_its_own_etag(feeds: str) -> None:
@@ -78,7 +95,9 @@ def test_gzip_is_stored_pre_compressed_with_its_own_etag(feeds: str) -> None:
     for accept in ("gzip;q=0", "br", "identity, *;q=0"):
         assert "content-encoding" not in get(url, **{"Accept-Encoding": accept}).headers, accept
     for accept in ("GZIP", "deflate, gzip;q=0.5", "*", "x-gzip"):
-        assert get(url, **{"Accept-Encoding": accept}).headers.get("content-encoding") == "gzip", accept
+        assert get(url, **{"Accept-Encoding": accept}).headers.get("content-encoding") == "gzip", (
+            accept
+        )
 
 
 def test_if_modified_since(feeds: str) -> None:
@@ -88,7 +107,12 @@ def test_if_modified_since(feeds: str) -> None:
     assert get(url, **{"If-Modified-Since": "Wed, 04 Mar 2026 12:00:59 GMT"}).status_code == 200
     assert get(url, **{"If-Modified-Since": "not a date"}).status_code == 200
     # If-None-Match wins over If-Modified-Since
-    assert get(url, **{"If-None-Match": '"x"', "If-Modified-Since": "Thu, 05 Mar 2026 00:00:00 GMT"}).status_code == 200
+    assert (
+        get(
+            url, **{"If-None-Match": '"x"', "If-Modified-Since": "Thu, 05 Mar 2026 00:00:00 GMT"}
+        ).status_code
+        == 200
+    )
 
 
 def test_head_has_the_headers_and_no_body(feeds: str) -> None:
@@ -124,7 +148,9 @@ def test_the_feed_list_names_every_feed_in_three_formats(feeds: str) -> None:
     assert {"all", "sections/science", "agencies/reuters", "contributors/ana-lima"} <= set(names)
     science = next(feed for feed in listed if feed["name"] == "sections/science")
     base = get_settings().base_url
-    assert science["urls"] == {fmt: f"{base}/feeds/sections/science.{fmt}" for fmt in ("rss", "atom", "json")}
+    assert science["urls"] == {
+        fmt: f"{base}/feeds/sections/science.{fmt}" for fmt in ("rss", "atom", "json")
+    }
     assert science["kind"] == "section" and science["title"].endswith("Science")
     for feed in listed:  # every listed URL is served
         for url in feed["urls"].values():

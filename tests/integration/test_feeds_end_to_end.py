@@ -57,4 +57,6 @@ def test_copy_reaches_its_feeds_and_a_kill_removes_it(live_service: Service) -> 
     atom = etree.fromstring(live_service.get(f"{feed}.atom").content)
     assert [t.get("ref") for t in atom.findall(TOMBSTONE)] == [urn]
     metrics = live_service.get("/metrics").text
-    assert f'syndicate_feed_renders_total{{feed="sections/seabirds-{tag}",format="atom"}}' in metrics
+    assert (
+        f'syndicate_feed_renders_total{{feed="sections/seabirds-{tag}",format="atom"}}' in metrics
+    )

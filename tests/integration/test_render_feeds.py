@@ -98,9 +98,10 @@ def test_a_story_that_changes_section_moves_feed(client: redis.Redis) -> None:
     assert ids(client, "sections/science") == []
     assert ids(client, "sections/sport") == ["st_1"]
     science = etree.fromstring(body(client, "sections/science", "atom"))
-    assert [t.findtext("{http://purl.org/atompub/tombstones/1.0}comment") for t in science.findall(TOMBSTONE)] == [
-        "Removed from this feed"
-    ]
+    assert [
+        t.findtext("{http://purl.org/atompub/tombstones/1.0}comment")
+        for t in science.findall(TOMBSTONE)
+    ] == ["Removed from this feed"]
 
 
 def test_unchanged_data_renders_the_same_bytes_and_announces_nothing(client: redis.Redis) -> None:
@@ -124,7 +125,7 @@ def walk(client: redis.Redis, feed: str, fmt: str) -> tuple[list[str], list[str]
             nxt = json.loads(document).get("next_url")
         else:
             parsed = feedparser.parse(document)
-            nxt = next((l.href for l in parsed.feed.links if l.rel == "prev-archive"), None)
+            nxt = next((x.href for x in parsed.feed.links if x.rel == "prev-archive"), None)
         if nxt is None:
             return seen, pages
         page = nxt.split("/feeds/", 1)[1].rsplit(".", 1)[0]
@@ -145,11 +146,15 @@ def test_archives_let_a_reader_walk_the_whole_history(
     assert ids(client, "all", fmt) == ["st_10", "st_9", "st_8"]
     seen, pages = walk(client, "all", fmt)
     assert sorted(set(seen), key=lambda s: int(s[3:])) == [f"st_{n}" for n in range(1, 11)]
-    assert pages == ["all/archive/2026-03-04-3", "all/archive/2026-03-04-2", "all/archive/2026-03-04-1"]
+    assert pages == [
+        "all/archive/2026-03-04-3",
+        "all/archive/2026-03-04-2",
+        "all/archive/2026-03-04-1",
+    ]
     if fmt == "atom":
         page = etree.fromstring(body(client, pages[1], "atom"))
         assert page.find("{http://purl.org/syndication/history/1.0}archive") is not None
-        rels = {l.get("rel"): l.get("href") for l in page.findall(f"{ATOM}link")}
+        rels = {x.get("rel"): x.get("href") for x in page.findall(f"{ATOM}link")}
         assert rels["current"] == "http://feeds.test/feeds/all.atom"
         assert rels["next-archive"].endswith("/all/archive/2026-03-04-3.atom")
         assert rels["prev-archive"].endswith("/all/archive/2026-03-04-1.atom")
@@ -186,7 +191,9 @@ def test_named_feeds_are_built_rebuilt_and_dropped_with_the_settings(
 ) -> None:
     for n in range(1, 4):
         stories.save_version(client, rich_story(n, section="Science" if n != 2 else "Sport"))
-    settings_env.setenv("SYNDICATE_NAMED_FEEDS", '{"lab": {"title": "Lab", "sections": ["science"]}}')
+    settings_env.setenv(
+        "SYNDICATE_NAMED_FEEDS", '{"lab": {"title": "Lab", "sections": ["science"]}}'
+    )
     get_settings.cache_clear()
     from services.render.tasks import reconcile
 
@@ -224,4 +231,3 @@ def test_metrics_count_renders_per_feed_and_format(client: redis.Redis) -> None:
     assert counter(client, "syndicate_feed_renders_total", ["sections/science", "rss"]) == 1
     assert counter(client, "syndicate_feed_renders_total", ["sections/science", "json"]) == 1
     assert due_now(client) == 0
-

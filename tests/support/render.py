@@ -57,4 +57,3 @@ def drain(client: redis.Redis, timeout: float = 30.0) -> None:
 def counter(client: redis.Redis, metric: str, labels: list[str]) -> float:
     value: Any = client.hget(keys.metric(metric), json.dumps(labels))
     return float(value) if value is not None else 0.0
-

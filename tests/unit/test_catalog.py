@@ -98,7 +98,10 @@ def test_feed_slugs() -> None:
         ("sections/world-news.atom", ("sections/world-news", None, "atom")),
         ("energy.json", ("energy", None, "json")),
         ("all/archive/2026-03-04-17.json", ("all", "2026-03-04-17", "json")),
-        ("contributors/ana-lima/archive/2026-03-04-1.rss", ("contributors/ana-lima", "2026-03-04-1", "rss")),
+        (
+            "contributors/ana-lima/archive/2026-03-04-1.rss",
+            ("contributors/ana-lima", "2026-03-04-1", "rss"),
+        ),
         ("all.txt", None),
         ("../../etc/passwd.rss", None),
         ("sections/../all.rss", None),
@@ -119,10 +122,18 @@ def test_titles_by_kind() -> None:
     spec = catalog.spec_for(
         feeds["agencies/reuters"], base_url="http://x", title="Wire", language="en", max_age=60
     )
-    assert (spec.title, spec.description) == ("Wire: Reuters", "Stories from Reuters, newest first.")
-    named = catalog.spec_for(feeds["energy"], base_url="http://x", title="Wire", language="en", max_age=60)
+    assert (spec.title, spec.description) == (
+        "Wire: Reuters",
+        "Stories from Reuters, newest first.",
+    )
+    named = catalog.spec_for(
+        feeds["energy"], base_url="http://x", title="Wire", language="en", max_age=60
+    )
     assert named.title == "Energy desk"
     norsk = next(f for f in ENERGY if f.name == "norsk")
-    assert catalog.spec_for(
-        catalog.named_info(norsk), base_url="http://x", title="W", language="en", max_age=60
-    ).language == "nb"
+    assert (
+        catalog.spec_for(
+            catalog.named_info(norsk), base_url="http://x", title="W", language="en", max_age=60
+        ).language
+        == "nb"
+    )

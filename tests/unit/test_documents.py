@@ -16,7 +16,9 @@ LIMIT = 1_000_000
 
 
 def long_story(n: int, paragraphs: int = 60) -> object:
-    body = [BodyBlock(text=f"Paragraph {i} of story {n}. " + "Seals " * 80) for i in range(paragraphs)]
+    body = [
+        BodyBlock(text=f"Paragraph {i} of story {n}. " + "Seals " * 80) for i in range(paragraphs)
+    ]
     return rich_story(n, body=body)
 
 
@@ -38,5 +40,7 @@ def test_fifty_long_stories_fit_under_one_megabyte_with_every_entry() -> None:
 
 def test_small_feeds_are_not_touched() -> None:
     stories = [rich_story(n) for n in range(3, 0, -1)]
-    assert render_document(SPEC, stories, max_bytes=LIMIT) == render_document(SPEC, stories, max_bytes=10**9)
+    assert render_document(SPEC, stories, max_bytes=LIMIT) == render_document(
+        SPEC, stories, max_bytes=10**9
+    )
     assert "Read the full story" not in render_document(SPEC, stories)["atom"].decode()

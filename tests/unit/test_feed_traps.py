@@ -104,7 +104,10 @@ def test_syndication_module_is_spelt_in_lower_case() -> None:
 
 
 def test_media_rss_has_credits_and_no_group() -> None:
-    for body in (render_rss(SPEC, [entry_of(rich_story(1), BASE)]), render_atom(SPEC, [entry_of(rich_story(1), BASE)])):
+    for body in (
+        render_rss(SPEC, [entry_of(rich_story(1), BASE)]),
+        render_atom(SPEC, [entry_of(rich_story(1), BASE)]),
+    ):
         root = etree.fromstring(body)
         assert not list(root.iter(f"{MEDIA}group"))
         content = next(root.iter(f"{MEDIA}content"))
@@ -155,7 +158,9 @@ def test_name_only_people_survive_in_rss_as_dc_creator() -> None:
 
 
 def test_json_feed_is_rendered_too() -> None:
-    feed = json.loads(render_document(SPEC, [rich_story(1, updated=T0 + timedelta(hours=1))])["json"])
+    feed = json.loads(
+        render_document(SPEC, [rich_story(1, updated=T0 + timedelta(hours=1))])["json"]
+    )
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert feed["hubs"] == [{"type": "WebSub", "url": f"{BASE}/websub"}]
     assert feed["feed_url"] == f"{BASE}/feeds/all.json"

@@ -96,11 +96,13 @@ def rss_problems(body: bytes) -> list[str]:
     for recommended in ("language", "lastBuildDate", "generator", "docs", "ttl"):
         if channel.find(recommended) is None:
             problems.append(f"channel {recommended} is recommended")
-    selfs = [l for l in channel.findall(f"{atom}link") if l.get("rel") == "self"]
+    selfs = [x for x in channel.findall(f"{atom}link") if x.get("rel") == "self"]
     if len(selfs) != 1 or selfs[0].get("type") != "application/rss+xml":
         problems.append("one atom:link rel=self with type application/rss+xml")
     for date in [channel.find("lastBuildDate"), *root.iter("pubDate")]:
-        if date is not None and not re.match(r"^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} ", date.text or ""):
+        if date is not None and not re.match(
+            r"^\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} ", date.text or ""
+        ):
             problems.append(f"RFC 822 date with a four-digit year: {date.text}")
         elif date is not None:
             parsedate_to_datetime(date.text or "")
@@ -109,9 +111,9 @@ def rss_problems(body: bytes) -> list[str]:
             value = element.get(attribute)
             if value is not None and not re.match(r"^https?://", value):
                 problems.append(f"relative or odd URL {value!r}")
-        if element.tag in ("link", "docs", "comments") and element.text:
-            if not re.match(r"^https?://", element.text.strip()):
-                problems.append(f"relative URL in {element.tag}")
+        url_text = element.text if element.tag in ("link", "docs", "comments") else None
+        if url_text and not re.match(r"^https?://", url_text.strip()):
+            problems.append(f"relative URL in {element.tag}")
     guids: set[str] = set()
     for item in channel.findall("item"):
         if item.find("title") is None and item.find("description") is None:
@@ -127,7 +129,10 @@ def rss_problems(body: bytes) -> list[str]:
             if guid.text in guids:
                 problems.append("guids must be unique")
             guids.add(guid.text or "")
-        if item.find("author") is not None and item.find("{http://purl.org/dc/elements/1.1/}creator") is not None:
+        if (
+            item.find("author") is not None
+            and item.find("{http://purl.org/dc/elements/1.1/}creator") is not None
+        ):
             problems.append("an item should not have both author and dc:creator")
         if len(item.findall("enclosure")) > 1:
             problems.append("at most one enclosure per item")

@@ -11,7 +11,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from services.render.documents import FORMATS, render_document
+from services.render.documents import render_document
 from services.render.entries import content_html, entry_of, story_urn
 from services.render.feeds import FeedSpec, Page, render_atom
 from shared.models import BodyBlock
@@ -114,7 +114,10 @@ def test_an_update_moves_updated_but_keeps_id_and_published() -> None:
         assert new.updated_parsed > old.updated_parsed
     assert b"<dcterms:modified>2026-03-04T14:00:00+00:00</dcterms:modified>" in after["rss"]
     assert json.loads(after["json"])["items"][0]["date_modified"] == "2026-03-04T14:00:00+00:00"
-    assert "Correction: Corrects the count." in feedparser.parse(after["atom"]).entries[0].content[0].value
+    assert (
+        "Correction: Corrects the count."
+        in feedparser.parse(after["atom"]).entries[0].content[0].value
+    )
 
 
 def test_rss_summary_in_description_then_full_body_in_content_encoded() -> None:
@@ -125,9 +128,9 @@ def test_rss_summary_in_description_then_full_body_in_content_encoded() -> None:
     encoded = children.index("{http://purl.org/rss/1.0/modules/content/}encoded")
     assert description < encoded
     assert item.findtext("description") == "Survey counts more seals than last year (1)."
-    assert "The colony had shrunk for years." in (item.findtext(
-        "{http://purl.org/rss/1.0/modules/content/}encoded"
-    ) or "")
+    assert "The colony had shrunk for years." in (
+        item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or ""
+    )
 
 
 def test_body_leads_with_the_dateline_and_does_not_repeat_the_headline() -> None:

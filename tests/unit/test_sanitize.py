@@ -67,7 +67,14 @@ def test_plain_text_keeps_what_is_not_markup() -> None:
 
 def test_only_absolute_http_urls_pass() -> None:
     assert sanitize.safe_url("https://a.test/p?q=1") == "https://a.test/p?q=1"
-    for bad in ("javascript:alert(1)", "/relative", "data:text/html,x", "http://", "ftp://a/b", "https://a b"):
+    for bad in (
+        "javascript:alert(1)",
+        "/relative",
+        "data:text/html,x",
+        "http://",
+        "ftp://a/b",
+        "https://a b",
+    ):
         assert sanitize.safe_url(bad) is None, bad
 
 
