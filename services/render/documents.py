@@ -8,6 +8,7 @@ budget each round; only if even short bodies do not fit are the oldest entries l
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 from services.render.entries import Entry, entry_of, shortened
@@ -23,8 +24,32 @@ CONTENT_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json; charset=utf-8",
 }
+ENTRY_CACHE_SIZE = 4096
 _FIRST_BUDGET = 6000  # characters of body per entry in the first shortening round
 _LAST_BUDGET = 300
+
+
+class _EntryCache:
+    """Entries by story version (its JSON) and base URL: a story is in several feeds and stays
+    in each through many renders, and sanitising it is most of the cost of an entry."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str], Entry] = OrderedDict()
+
+    def get(self, story: Story, base_url: str) -> Entry:
+        key = (base_url, story.model_dump_json())
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = entry_of(story, base_url)
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return entry
+
+
+_ENTRIES = _EntryCache(ENTRY_CACHE_SIZE)
 
 
 def _render(spec: FeedSpec, entries: Sequence[Entry], page: Page) -> dict[str, bytes]:
@@ -43,7 +68,7 @@ def render_document(
     max_bytes: int = 1_000_000,
 ) -> dict[str, bytes]:
     """The document's bytes per format (``rss``, ``atom``, ``json``), each at most ``max_bytes``."""
-    entries = [entry_of(story, spec.base_url) for story in stories]
+    entries = [_ENTRIES.get(story, spec.base_url) for story in stories]
     rendered = _render(spec, entries, page)
     if _fits(rendered, max_bytes):
         return rendered

@@ -111,10 +111,6 @@ class AtomFeedExtension(BaseExtension):  # type: ignore[misc]
         return feed
 
 
-class _Quiet(BaseExtension):  # type: ignore[misc]
-    """Feed-level half of an entry-only extension (feedgen wants both)."""
-
-
 def _media(parent: Any, photos: Sequence[Photo]) -> None:
     """Media RSS without ``media:group``: one ``media:content`` per photo with a URL; photos
     known only by caption and credit get item-level ``media:description``/``media:credit``."""
@@ -185,12 +181,19 @@ class AtomEntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
 
 def register(fg: Any, fmt: str) -> None:
-    """Load our extensions into a FeedGenerator for one format (``rss`` or ``atom``)."""
+    """Load our feed-level extensions into a FeedGenerator for one format (``rss``/``atom``);
+    they also declare the namespaces the entry extensions use."""
     if fmt == "rss":
         fg.register_extension("synchannel", RssChannelExtension, None, atom=False, rss=True)
-        fg.register_extension("synmedia", _Quiet, MediaEntryExtension, atom=False, rss=True)
-        fg.register_extension("synitem", _Quiet, RssEntryExtension, atom=False, rss=True)
     else:
         fg.register_extension("synfeed", AtomFeedExtension, None, atom=True, rss=False)
-        fg.register_extension("synmedia", _Quiet, MediaEntryExtension, atom=True, rss=False)
-        fg.register_extension("synentry", _Quiet, AtomEntryExtension, atom=True, rss=False)
+
+
+def register_entry(fe: Any, fmt: str) -> None:
+    """Load our entry extensions into a FeedEntry for one format."""
+    rss, atom = fmt == "rss", fmt == "atom"
+    fe.register_extension("synmedia", MediaEntryExtension, atom=atom, rss=rss)
+    if rss:
+        fe.register_extension("synitem", RssEntryExtension, atom=False, rss=True)
+    else:
+        fe.register_extension("synentry", AtomEntryExtension, atom=True, rss=False)

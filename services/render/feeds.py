@@ -13,18 +13,24 @@ missing ``media:credit`` (``feedext``).
 
 from __future__ import annotations
 
+import copy
 import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from services.render import feedext
 from services.render.entries import Entry, Tombstone, feed_updated
 
 GENERATOR = "Syndicate"
+#: Entries kept rendered per process and format (an entry is a few kilobytes).
+ENTRY_CACHE_SIZE = 4096
 RSS_DOCS = "https://www.rssboard.org/rss-specification"
 MEDIA_TYPES = {
     "rss": "application/rss+xml",
@@ -126,13 +132,20 @@ def _generator(spec: FeedSpec, page: Page, entries: Sequence[Entry], fmt: str) -
         fg.synfeed.archive = page.is_archive
         fg.synfeed.tombstones = page.tombstones
     fg.link(href=spec.site_url, rel="alternate")  # last: feedgen makes it the RSS <link>
-    for entry in entries:
-        _add_entry(fg, entry, fmt)
     return fg
 
 
-def _add_entry(fg: Any, entry: Entry, fmt: str) -> None:
-    fe = fg.add_entry(order="append")  # feedgen prepends by default
+@lru_cache(maxsize=ENTRY_CACHE_SIZE)
+def _entry_element(entry: Entry, fmt: str) -> Any:
+    """One entry as feedgen writes it, with our extensions; built once per distinct entry
+    (a story version is in several feeds, and a feed renders many times while it stays in it)."""
+    fe = FeedEntry()
+    feedext.register_entry(fe, fmt)
+    _fill_entry(fe, entry, fmt)
+    return fe.rss_entry() if fmt == "rss" else fe.atom_entry()
+
+
+def _fill_entry(fe: Any, entry: Entry, fmt: str) -> None:
     fe.guid(entry.id, permalink=False)  # also the Atom id
     fe.title(entry.title)
     fe.published(entry.published)
@@ -165,11 +178,22 @@ def _html_text(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def _document(spec: FeedSpec, page: Page, entries: Sequence[Entry], fmt: str) -> bytes:
+    """The feed element from feedgen, then the entries, appended in the order given (feedgen's
+    ``add_entry`` would prepend), each a copy of its cached element."""
+    fg = _generator(spec, page, entries, fmt)
+    root, doc = fg._create_rss() if fmt == "rss" else fg._create_atom()
+    parent = root[0] if fmt == "rss" else root
+    for entry in entries:
+        parent.append(copy.deepcopy(_entry_element(entry, fmt)))
+    return bytes(etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True))
+
+
 def render_rss(spec: FeedSpec, entries: Sequence[Entry], page: Page = SUBSCRIPTION) -> bytes:
     """RSS 2.0 bytes for ``entries`` in the order given (newest first)."""
-    return bytes(_generator(spec, page, entries, "rss").rss_str(pretty=True))
+    return _document(spec, page, entries, "rss")
 
 
 def render_atom(spec: FeedSpec, entries: Sequence[Entry], page: Page = SUBSCRIPTION) -> bytes:
     """Atom 1.0 bytes for ``entries`` in the order given (newest first)."""
-    return bytes(_generator(spec, page, entries, "atom").atom_str(pretty=True))
+    return _document(spec, page, entries, "atom")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from services.render.entries import Entry, feed_updated
@@ -19,6 +20,12 @@ from services.render.feeds import SUBSCRIPTION, FeedSpec, Page
 
 VERSION = "https://jsonfeed.org/version/1.1"
 EXTENSION_ABOUT = "https://syndicate.example/docs/feeds#json-feed-extension"
+
+
+@lru_cache(maxsize=4096)
+def _item_json(entry: Entry) -> str:
+    """One item as JSON text, built once per distinct entry."""
+    return json.dumps(_item(entry), ensure_ascii=False, indent=1)
 
 
 def _item(entry: Entry) -> dict[str, Any]:
@@ -94,5 +101,8 @@ def render_json(spec: FeedSpec, entries: Sequence[Entry], page: Page = SUBSCRIPT
         **({"current_url": spec.url("json")} if page.is_archive else {}),
         **({"newer_url": spec.url("json", page.next_archive)} if page.next_archive else {}),
     }
-    feed["items"] = [_item(entry) for entry in entries]
-    return (json.dumps(feed, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    head = json.dumps(feed, ensure_ascii=False, indent=1)[:-2]  # without the closing "\n}"
+    if not entries:
+        return f'{head},\n "items": []\n}}\n'.encode()
+    items = ",\n".join(_item_json(entry) for entry in entries)
+    return f'{head},\n "items": [\n{items}\n ]\n}}\n'.encode()
