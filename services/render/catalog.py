@@ -12,8 +12,9 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
-from services.render.entries import feed_slug
+from services.render.entries import EPOCH, feed_slug
 from services.render.feeds import FeedSpec
 from services.render.named import NamedFeed
 from shared.models import Story
@@ -38,6 +39,7 @@ class FeedInfo:
     label: str
     description: str = ""
     language: str | None = None
+    created: str | None = None  # ISO date-time the feed first existed (dates it while empty)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
@@ -92,6 +94,7 @@ def spec_for(info: FeedInfo, *, base_url: str, title: str, language: str, max_ag
         "named": (label, info.description or label),
     }
     feed_title, description = titles.get(info.kind, (label, label))
+    created = datetime.fromisoformat(info.created) if info.created else EPOCH
     return FeedSpec(
         name=info.name,
         title=feed_title,
@@ -99,6 +102,7 @@ def spec_for(info: FeedInfo, *, base_url: str, title: str, language: str, max_ag
         base_url=base_url,
         language=info.language or language,
         max_age=max_age,
+        created=created,
     )
 
 

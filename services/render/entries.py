@@ -280,10 +280,13 @@ def shortened(entry: Entry, story: Story, max_chars: int) -> Entry:
     return replace(entry, content_html=content, truncated=truncated)
 
 
-def feed_updated(entries: Sequence[Entry], tombstones: Sequence[Tombstone] = ()) -> datetime:
-    """The feed's ``updated``: the newest entry update or removal (the epoch when empty).
+def feed_updated(
+    entries: Sequence[Entry], tombstones: Sequence[Tombstone] = (), empty: datetime = EPOCH
+) -> datetime:
+    """The feed's ``updated``: the newest entry update or removal (``empty`` when there is none:
+    when the feed was created).
 
     Never the clock: two renders of the same data give the same bytes.
     """
     times = [entry.updated for entry in entries] + [t.when for t in tombstones]
-    return max(times, default=EPOCH)
+    return max(times, default=empty)

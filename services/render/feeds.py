@@ -18,6 +18,7 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -26,7 +27,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from services.render import feedext
-from services.render.entries import Entry, Tombstone, feed_updated
+from services.render.entries import EPOCH, Entry, Tombstone, feed_updated
 
 GENERATOR = "Syndicate"
 #: Entries kept rendered per process and format (an entry is a few kilobytes).
@@ -49,6 +50,7 @@ class FeedSpec:
     base_url: str
     language: str = "en"
     max_age: int = 60
+    created: datetime = EPOCH  # the date an empty feed shows (it has no entry to date it)
 
     def url(self, fmt: str, page: str | None = None) -> str:
         """The URL of the subscription document, or of archive page ``page``."""
@@ -109,7 +111,7 @@ def _title(spec: FeedSpec, page: Page) -> str:
 def _generator(spec: FeedSpec, page: Page, entries: Sequence[Entry], fmt: str) -> Any:
     fg = FeedGenerator()
     feedext.register(fg, fmt)
-    updated = feed_updated(entries, page.tombstones)
+    updated = feed_updated(entries, page.tombstones, spec.created)
     fg.id(spec.url("atom", page.label))
     fg.title(_title(spec, page))
     fg.description(spec.description)

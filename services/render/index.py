@@ -18,8 +18,8 @@ Joining and leaving are one Lua script each (atomic, and a no-op when run twice)
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -95,8 +95,10 @@ class Index:
             old = {text(name) for name in client.smembers(keys.story_feeds(story.id))}
             documents: set[str] = set()
             label_date = story.first_published.astimezone(UTC).date().isoformat()
+            created = story.first_published.astimezone(UTC).isoformat()
             for name, info in feeds.items():
-                client.hsetnx(keys.feed_registry(), name, info.to_json())
+                first_seen = replace(info, created=info.created or created)
+                client.hsetnx(keys.feed_registry(), name, first_seen.to_json())
                 seq, closed, previous, existed = self._join(
                     keys=self._keys(name), args=[story.id, page_size, label_date]
                 )
@@ -132,9 +134,11 @@ class Index:
             keys.feed_tombstones(name),
         ]
 
-    def register(self, info: FeedInfo) -> None:
-        """Make a feed exist (or update how it is titled)."""
-        self.client.hset(keys.feed_registry(), info.name, info.to_json())
+    def register(self, info: FeedInfo, now: datetime) -> None:
+        """Make a feed exist (or update how it is titled), keeping when it was first created."""
+        known = self.feed_info(info.name)
+        created = known.created if known and known.created else now.isoformat()
+        self.client.hset(keys.feed_registry(), info.name, replace(info, created=created).to_json())
 
     def drop_feed(self, name: str) -> list[str]:
         """Forget a feed's index; returns its document ids (so their bytes can go too)."""

@@ -97,7 +97,7 @@ def render_json(spec: FeedSpec, entries: Sequence[Entry], page: Page = SUBSCRIPT
         feed["next_url"] = spec.url("json", page.prev_archive)
     feed["_syndicate"] = {
         "about": EXTENSION_ABOUT,
-        "updated": feed_updated(entries, page.tombstones).isoformat(),
+        "updated": feed_updated(entries, page.tombstones, spec.created).isoformat(),
         **({"current_url": spec.url("json")} if page.is_archive else {}),
         **({"newer_url": spec.url("json", page.next_archive)} if page.next_archive else {}),
     }

@@ -158,7 +158,7 @@ def render_feed_document(document: str) -> Rendered:
         shown = _load(index, index.page_ids(name, bounds))
         page = Page(label=label, prev_archive=bounds.prev, next_archive=bounds.next)
     rendered = render_document(spec, shown, page, max_bytes=settings.feed_max_bytes)
-    updated = max([feed_updated([], page.tombstones), *(s.updated for s in shown)])
+    updated = max([feed_updated([], page.tombstones, spec.created), *(s.updated for s in shown)])
     changed = [fmt for fmt, body in rendered.items() if _save(client, document, fmt, body, updated)]
     feed_label = name if label is None else f"{name}/archive"
     for fmt in FORMATS:
@@ -206,19 +206,20 @@ def reconcile(settings: Settings | None = None) -> list[str]:
     client = get_redis()
     index = Index(client)
     named = named_feeds(settings)
+    now = datetime.now(UTC)
     with client.lock(keys.render_startup_lock(), timeout=600, blocking_timeout=600):
         state = {text(k): text(v) for k, v in client.hgetall(keys.render_state()).items()}
-        index.register(catalog.ALL)
+        index.register(catalog.ALL, now)
         if state.get("index_version") != INDEX_VERSION:
             _reindex(index, settings, named, only=None)
             client.hset(keys.render_state(), "index_version", INDEX_VERSION)
             state = {"index_version": INDEX_VERSION}
         configured = {feed.name: feed for feed in named}
         for feed in named:
-            index.register(catalog.named_info(feed))
+            index.register(catalog.named_info(feed), now)
             if state.get(f"named:{feed.name}") != feed.fingerprint():
                 _drop(index, feed.name)
-                index.register(catalog.named_info(feed))
+                index.register(catalog.named_info(feed), now)
                 _reindex(index, settings, named, only=feed)
                 client.hset(keys.render_state(), f"named:{feed.name}", feed.fingerprint())
         for key in state:

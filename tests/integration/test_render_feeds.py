@@ -231,3 +231,34 @@ def test_metrics_count_renders_per_feed_and_format(client: redis.Redis) -> None:
     assert counter(client, "syndicate_feed_renders_total", ["sections/science", "rss"]) == 1
     assert counter(client, "syndicate_feed_renders_total", ["sections/science", "json"]) == 1
     assert due_now(client) == 0
+
+
+def test_an_empty_feed_is_dated_when_it_was_created_not_1970(client: redis.Redis) -> None:
+    from services.render.tasks import render_all_feeds
+
+    render_all_feeds()  # a fresh service: no story yet
+    drain(client)
+    info = Index(client).feed_info("all")
+    assert info is not None and info.created is not None
+    updated = etree.fromstring(body(client, "all", "atom")).findtext(f"{ATOM}updated")
+    assert updated == info.created and not updated.startswith("1970")
+    render_all_feeds()  # a restart keeps the date: the bytes do not change
+    drain(client)
+    assert etree.fromstring(body(client, "all", "atom")).findtext(f"{ATOM}updated") == updated
+
+
+def test_last_modified_moves_forward_when_a_removal_leaves_no_newer_date(
+    client: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv("SYNDICATE_FEED_TOMBSTONE_SECONDS", "0")  # no tombstone to date it
+    get_settings.cache_clear()
+    publish(client, rich_story(1, contributors=[]))
+    publish(client, rich_story(2, contributors=[]))
+    drain(client)
+    before = feedstore.load_feed(client, "all", "rss")
+    publish(client, rich_story(2, version=2, status="withdrawn", contributors=[], updated=T0))
+    drain(client)
+    after = feedstore.load_feed(client, "all", "rss")
+    assert before is not None and after is not None
+    assert ids(client, "all", "rss") == ["st_1"]
+    assert after.last_modified > before.last_modified
