@@ -12,10 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from services.render import catalog
-from services.render.catalog import FeedInfo
 from services.render.documents import FORMATS
+from services.render.index import Index
 from shared import feedstore as store
-from shared import keys
 from shared.errors import NotFound
 from shared.problems import problem_responses
 from shared.redis_conn import get_redis
@@ -91,10 +90,8 @@ def _urls(base: str, name: str) -> dict[str, str]:
 def list_feeds() -> dict[str, list[dict[str, Any]]]:
     settings = get_settings()
     base = settings.base_url
-    registry = get_redis().hgetall(keys.feed_registry())
-    infos = sorted((FeedInfo.from_json(raw) for raw in registry.values()), key=lambda i: i.name)
     feeds = []
-    for info in infos:
+    for info in Index(get_redis()).all_feeds():
         spec = catalog.spec_for(
             info,
             base_url=base,

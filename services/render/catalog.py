@@ -19,7 +19,6 @@ from services.render.feeds import FeedSpec
 from services.render.named import NamedFeed
 from shared.models import Story
 
-FORMATS = ("rss", "atom", "json")
 PREFIXES = {"section": "sections", "agency": "agencies", "contributor": "contributors"}
 _SLUG = r"[a-z0-9][a-z0-9-]{0,127}"
 _NAME = rf"all|{_SLUG}|(?:sections|agencies|contributors)/{_SLUG}"
@@ -27,7 +26,6 @@ ARCHIVE_LABEL = r"\d{4}-\d{2}-\d{2}-\d{1,9}"
 DOCUMENT_PATH = re.compile(
     rf"^(?P<name>{_NAME})(?:/archive/(?P<page>{ARCHIVE_LABEL}))?\.(?P<fmt>rss|atom|json)$"
 )
-FEED_NAME = re.compile(rf"^(?:{_NAME})$")
 
 
 @dataclass(frozen=True)

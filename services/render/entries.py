@@ -145,7 +145,9 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
-def content_html(story: Story, *, max_chars: int | None = None) -> tuple[str, bool]:
+def content_html(
+    story: Story, *, max_chars: int | None = None, photos: Sequence[Photo] | None = None
+) -> tuple[str, bool]:
     """The story body as sanitised HTML, and whether it was shortened to ``max_chars``.
 
     The correction note (when there is one) comes first; the dateline leads the first paragraph;
@@ -178,7 +180,7 @@ def content_html(story: Story, *, max_chars: int | None = None) -> tuple[str, bo
         else:
             parts.append(f"<p>{_esc(text)}</p>")
         first_paragraph = False
-    for photo in _photos(story):
+    for photo in _photos(story) if photos is None else photos:
         if photo.url:
             credit = f"({photo.credit})" if photo.credit else ""
             caption = " ".join(x for x in (photo.caption, credit) if x)
@@ -228,7 +230,8 @@ def _language(value: str | None) -> str | None:
 
 def entry_of(story: Story, base_url: str) -> Entry:
     """The entry for one story version."""
-    content, _ = content_html(story)
+    photos = _photos(story)
+    content, _ = content_html(story, photos=photos)
     people = []
     seen: set[tuple[str, str]] = set()
     for person in story.contributors:
@@ -262,7 +265,7 @@ def entry_of(story: Story, base_url: str) -> Entry:
         language=_language(story.language),
         categories=tuple(categories),
         people=tuple(people),
-        photos=tuple(_photos(story)),
+        photos=tuple(photos),
         correction=sanitize.plain(story.correction) or None,
         credit_line=sanitize.plain(story.credit_line) or None,
         agency=sanitize.plain(story.agency) or None,
@@ -272,7 +275,7 @@ def entry_of(story: Story, base_url: str) -> Entry:
 
 def shortened(entry: Entry, story: Story, max_chars: int) -> Entry:
     """``entry`` with its body cut to about ``max_chars`` characters (to keep a feed small)."""
-    content, truncated = content_html(story, max_chars=max_chars)
+    content, truncated = content_html(story, max_chars=max_chars, photos=entry.photos)
     if truncated:
         content += sanitize.clean_html(
             f'\n<p><a href="{_esc(entry.link)}">Read the full story</a></p>'
