@@ -13,7 +13,8 @@ from services.ingest.decide import decide
 from services.ingest.formats import ParseContext, parse
 from services.publish.deliveries import payload
 from services.publish.signing import new_secret, webhook_headers
-from services.render.feeds import FeedSpec, render_atom, render_rss
+from services.render.documents import render_document
+from services.render.feeds import FeedSpec
 
 SAMPLE = (Path(__file__).parents[1] / "tests" / "data" / "republished.txt").read_bytes()
 NOW = datetime(2026, 3, 4, tzinfo=UTC)
@@ -39,8 +40,7 @@ def run() -> dict[str, object]:
     renders = 50
     started = time.perf_counter()
     for _ in range(renders):
-        render_rss(spec, stories[:50])
-        render_atom(spec, stories[:50])
+        render_document(spec, stories[:50])
     render_seconds = time.perf_counter() - started
 
     secret = new_secret()
@@ -53,6 +53,6 @@ def run() -> dict[str, object]:
 
     return {
         "text stories parsed+decided per second (1 core)": _rate(n, parse_seconds),
-        "50-entry feed renders per second (rss+atom pairs)": _rate(renders, render_seconds),
+        "50-entry feed renders per second (rss+atom+json)": _rate(renders, render_seconds),
         "webhook bodies built+signed per second": _rate(signs, sign_seconds),
     }

@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from services.ingest.api import router as ingest_router
 from services.publish.api import router as publish_router
 from services.publish.websub_api import router as websub_router
 from services.render.api import router as render_router
-from shared import keys, names, problems
+from shared import keys, metrics, names, problems
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
 
@@ -61,9 +62,22 @@ def create_app() -> FastAPI:
             "service": "syndicate",
             "docs": f"{base}/docs",
             "openapi": f"{base}/openapi.json",
+            "feeds": f"{base}/feeds",
             "rss": f"{base}/feeds/all.rss",
             "atom": f"{base}/feeds/all.atom",
+            "json": f"{base}/feeds/all.json",
+            "metrics": f"{base}/metrics",
         }
+
+    @app.get(
+        "/metrics",
+        tags=["service"],
+        summary="Prometheus metrics of every process (kept in Redis, summed)",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
+    def metrics_endpoint() -> Response:
+        return Response(metrics.exposition(get_redis), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["service"], summary="Liveness: the API process answers")
     def healthz() -> dict[str, str]:

@@ -117,11 +117,16 @@ def worker(
 
 
 def _render_at_start() -> None:
-    """Render every feed once, so a fresh service serves (empty) feeds at once."""
+    """Render every feed once, so a fresh service serves (empty) feeds at once. Named feeds that
+    cannot be read are a configuration error: the worker stops and says why."""
     from services.render.tasks import render_all_feeds
+    from shared.errors import ConfigurationError
 
     try:
         render_all_feeds()
+    except ConfigurationError as exc:
+        typer.echo(f"render worker: {exc.detail}", err=True)
+        raise typer.Exit(2) from exc
     except Exception:
         logging.getLogger(__name__).warning("initial render skipped", exc_info=True)
 

@@ -2,10 +2,15 @@
 
 Written by render; read by render's HTTP side (which serves exactly these bytes and never
 renders) and by publish (WebSub content distribution sends the same bytes to hub subscribers).
+
+Beside the body, each render is stored gzip-compressed once (deterministic: no timestamp in the
+gzip header), so the HTTP side serves ``Content-Encoding: gzip`` without compressing per request.
+Each encoding has its own strong ETag: the body's hash, suffixed ``-gzip`` for the gzip bytes.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +29,23 @@ class StoredFeed:
     content_type: str
 
 
+ENCODINGS = ("identity", "gzip")
+_FIELDS = {"identity": ("body", "etag", "length"), "gzip": ("gzip", "gzip_etag", "gzip_length")}
+
+
 def etag_of(body: bytes) -> str:
     """A strong ETag: a hash of the bytes, quoted."""
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def gzip_etag_of(etag: str) -> str:
+    """The ETag of the gzip bytes of a body whose ETag is ``etag``."""
+    return etag[:-1] + '-gzip"'
+
+
+def compress(body: bytes) -> bytes:
+    """gzip without a timestamp: the same body always gives the same bytes."""
+    return gzip.compress(body, compresslevel=9, mtime=0)
 
 
 def save_feed(
@@ -40,18 +59,24 @@ def save_feed(
     """Store a render; returns whether the bytes changed."""
     key = keys.feed(name, fmt)
     etag = etag_of(body)
-    if client.hget(key, "etag") == etag.encode():
+    stored_etag, stored_gzip = client.hmget(key, ["etag", "gzip_etag"])
+    if stored_etag == etag.encode() and stored_gzip is not None:
         return False
+    packed = compress(body)
     client.hset(
         key,
         mapping={
             "body": body,
             "etag": etag,
+            "length": len(body),
+            "gzip": packed,
+            "gzip_etag": gzip_etag_of(etag),
+            "gzip_length": len(packed),
             "last_modified": last_modified.isoformat(),
             "content_type": content_type,
         },
     )
-    return True
+    return stored_etag != etag.encode()
 
 
 def load_feed(client: redis.Redis, name: str, fmt: str) -> StoredFeed | None:
@@ -66,3 +91,57 @@ def load_feed(client: redis.Redis, name: str, fmt: str) -> StoredFeed | None:
         last_modified=datetime.fromisoformat(text(last_modified)),
         content_type=text(content_type),
     )
+
+
+@dataclass(frozen=True)
+class StoredHeaders:
+    """What a conditional request needs, without the body."""
+
+    etag: str
+    last_modified: datetime
+    content_type: str
+    length: int
+
+
+def load_headers(
+    client: redis.Redis, name: str, fmt: str, encoding: str = "identity"
+) -> StoredHeaders | None:
+    """The validators of one stored encoding (``identity`` or ``gzip``), or ``None``."""
+    _, etag_field, length_field = _FIELDS[encoding]
+    etag, length, last_modified, content_type = client.hmget(
+        keys.feed(name, fmt), [etag_field, length_field, "last_modified", "content_type"]
+    )
+    if etag is None or length is None or last_modified is None or content_type is None:
+        return None
+    return StoredHeaders(
+        etag=text(etag),
+        last_modified=datetime.fromisoformat(text(last_modified)),
+        content_type=text(content_type),
+        length=int(length),
+    )
+
+
+def load_encoded(
+    client: redis.Redis, name: str, fmt: str, encoding: str = "identity"
+) -> tuple[bytes, StoredHeaders] | None:
+    """The stored bytes of one encoding with their validators, read together (one HMGET, so
+    the ETag always belongs to these very bytes)."""
+    body_field, etag_field, _ = _FIELDS[encoding]
+    body, etag, last_modified, content_type = client.hmget(
+        keys.feed(name, fmt), [body_field, etag_field, "last_modified", "content_type"]
+    )
+    if body is None or etag is None or last_modified is None or content_type is None:
+        return None
+    data = raw(body)
+    headers = StoredHeaders(
+        etag=text(etag),
+        last_modified=datetime.fromisoformat(text(last_modified)),
+        content_type=text(content_type),
+        length=len(data),
+    )
+    return data, headers
+
+
+def delete_feed(client: redis.Redis, name: str, formats: tuple[str, ...]) -> None:
+    """Forget every stored format of a feed (a named feed that was removed from the settings)."""
+    client.delete(*(keys.feed(name, fmt) for fmt in formats))

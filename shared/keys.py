@@ -86,6 +86,69 @@ def feed(name: str, fmt: str) -> str:
     return f"{PREFIX}feed:{name}:{fmt}"
 
 
+def feed_registry() -> str:
+    """Hash: every feed that exists (name → JSON: kind, title, …); what ``GET /feeds`` lists."""
+    return f"{PREFIX}render:feeds"
+
+
+def feed_entries(name: str) -> str:
+    """Sorted set: story ids in one feed, scored by their join sequence (archive paging)."""
+    return f"{PREFIX}render:feed:{name}:entries"
+
+
+def feed_sequence(name: str) -> str:
+    """Counter: the last join sequence number handed out in one feed."""
+    return f"{PREFIX}render:feed:{name}:seq"
+
+
+def feed_pages(name: str) -> str:
+    """Sorted set: closed archive pages of one feed (label), scored by their last sequence."""
+    return f"{PREFIX}render:feed:{name}:pages"
+
+
+def feed_tombstones(name: str) -> str:
+    """Sorted set: story ids removed from one feed, scored by when their tombstone expires."""
+    return f"{PREFIX}render:feed:{name}:tombstones"
+
+
+def story_feeds(story_id: str) -> str:
+    """Set: the feeds a story is in now (so an update knows which feeds it leaves)."""
+    return f"{PREFIX}render:story:{story_id}:feeds"
+
+
+def story_render_lock(story_id: str) -> str:
+    """Lock held while render moves one story between feed indexes."""
+    return f"{PREFIX}render:story:{story_id}:lock"
+
+
+def feeds_dirty() -> str:
+    """Sorted set: feed documents waiting to render, scored by when they are due (epoch s)."""
+    return f"{PREFIX}render:dirty"
+
+
+def render_state() -> str:
+    """Hash: render's bookkeeping (index version, named-feed definitions in force)."""
+    return f"{PREFIX}render:state"
+
+
+def render_startup_lock() -> str:
+    """Lock held by the render worker that reconciles the indexes at start."""
+    return f"{PREFIX}render:startup-lock"
+
+
+# --- metrics (shared by every process) -------------------------------------------------------
+
+
+def metrics_registry() -> str:
+    """Hash: metric name → its description (type, help, label names, buckets) as JSON."""
+    return f"{PREFIX}metrics"
+
+
+def metric(name: str) -> str:
+    """Hash: the values of one metric, a field per label set (and bucket, for histograms)."""
+    return f"{PREFIX}metrics:{name}"
+
+
 # --- publish -----------------------------------------------------------------------------------
 
 

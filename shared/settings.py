@@ -133,6 +133,43 @@ class Settings(BaseSettings):
         high = max(self.websub_lease_min_seconds, self.websub_lease_max_seconds)
         return min(max(self.websub_lease_seconds, low), high), low, high
 
+    # --- render: feeds (issue #4) --------------------------------------------------------------
+    feed_render_window: float = Field(
+        default=0.25,
+        gt=0,
+        le=60,
+        description="Seconds: a feed renders at most once per window, however many events "
+        "touch it (coalescing).",
+    )
+    feed_max_age: int = Field(
+        default=60,
+        ge=0,
+        description="Seconds feeds may be cached (Cache-Control max-age; RSS ttl and "
+        "sy:updateFrequency follow it).",
+    )
+    feed_tombstone_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=0,
+        description="How long the Atom feed keeps an RFC 6721 tombstone for a removed entry.",
+    )
+    feed_max_bytes: int = Field(
+        default=1_000_000,
+        ge=20_000,
+        description="Largest rendered feed; bodies are shortened (then old entries dropped) to fit.",
+    )
+    feed_language: str = Field(
+        default="en", description="Language of the built-in feeds (all, sections, …)."
+    )
+    feed_title: str = Field(default="Syndicate", description="Prefix of every built-in feed title.")
+    named_feeds: str | None = Field(
+        default=None,
+        description="Named feeds as JSON: {name: {title, sections, agencies, contributors, "
+        "languages, keywords}}.",
+    )
+    named_feeds_file: Path | None = Field(
+        default=None, description="A JSON or TOML file of named feeds (same shape as NAMED_FEEDS)."
+    )
+
     @field_validator(
         "api_tokens", "webhook_allowed_networks", "webhook_retry_schedule", mode="before"
     )

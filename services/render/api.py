@@ -1,17 +1,24 @@
-"""Render's HTTP router: serve stored feed bytes with validators; never render here."""
+"""Render's HTTP router: serve stored feed bytes like a good feed host; never render here.
+
+Per request: one small Redis read of the validators of the chosen encoding, then ``304`` or the
+stored bytes (identity or pre-compressed gzip). ``GET /feeds`` lists every feed.
+"""
 
 from __future__ import annotations
 
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from services.render import catalog
+from services.render.documents import FORMATS
+from services.render.index import Index
 from shared import feedstore as store
 from shared.errors import NotFound
 from shared.problems import problem_responses
 from shared.redis_conn import get_redis
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 router = APIRouter(tags=["feeds"])
 
@@ -25,6 +32,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 def not_modified(request: Request, etag: str, last_modified_http: str) -> bool:
+    """``If-None-Match`` wins when present; else ``If-Modified-Since`` not older than ours."""
     inm = request.headers.get("if-none-match")
     if inm is not None:
         return _etag_matches(inm, etag)
@@ -37,12 +45,36 @@ def not_modified(request: Request, etag: str, last_modified_http: str) -> bool:
     return False
 
 
-_FEED_RESPONSES: dict[int | str, dict[str, object]] = {
+def accepts_gzip(header: str | None) -> bool:
+    """Does ``Accept-Encoding`` allow gzip (``gzip``/``x-gzip`` or ``*`` with q > 0)?"""
+    if not header:
+        return False
+    wildcard: float | None = None
+    for part in header.split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        coding = coding.lower()
+        if coding in ("gzip", "x-gzip"):
+            return q > 0
+        if coding == "*":
+            wildcard = q
+    return wildcard is not None and wildcard > 0
+
+
+_FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The feed",
+        "description": "The feed, exactly as rendered (gzip when asked)",
         "content": {
             "application/rss+xml": {"schema": {"type": "string"}},
             "application/atom+xml": {"schema": {"type": "string"}},
+            "application/feed+json": {"schema": {"type": "object"}},
         },
     },
     304: {"description": "Not modified"},
@@ -50,27 +82,89 @@ _FEED_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+def _urls(base: str, name: str) -> dict[str, str]:
+    return {fmt: f"{base}/feeds/{name}.{fmt}" for fmt in FORMATS}
+
+
+@router.get("/feeds", summary="Every feed, with its URLs in RSS, Atom and JSON Feed")
+def list_feeds() -> dict[str, list[dict[str, Any]]]:
+    settings = get_settings()
+    base = settings.base_url
+    feeds = []
+    for info in Index(get_redis()).all_feeds():
+        spec = catalog.spec_for(
+            info,
+            base_url=base,
+            title=settings.feed_title,
+            language=settings.feed_language,
+            max_age=settings.feed_max_age,
+        )
+        feeds.append(
+            {
+                "name": info.name,
+                "kind": info.kind,
+                "title": spec.title,
+                "description": spec.description,
+                "urls": _urls(base, info.name),
+            }
+        )
+    return {"feeds": feeds}
+
+
 @router.head("/feeds/{path:path}", responses=_FEED_RESPONSES, summary="A feed's headers")
 @router.get(
-    "/feeds/{path:path}", responses=_FEED_RESPONSES, summary="A feed: /feeds/{name}.rss or .atom"
+    "/feeds/{path:path}",
+    responses=_FEED_RESPONSES,
+    summary="A feed: /feeds/{name}.rss, .atom or .json (archive pages: {name}/archive/{page})",
 )
 def get_feed(path: str, request: Request) -> Response:
-    name, dot, fmt = path.rpartition(".")
-    if not dot or fmt not in catalog.FORMATS or catalog.feed_spec(name, "") is None:
-        raise NotFound(f"No feed {path!r}; try /feeds/all.rss or /feeds/all.atom.", resource=path)
-    stored = store.load_feed(get_redis(), name, fmt)
+    parsed = catalog.parse_document_path(path)
+    if parsed is None:
+        raise NotFound(
+            f"No feed {path!r}; GET /feeds lists them (e.g. /feeds/all.rss).", resource=path
+        )
+    name, page, fmt = parsed
+    document = catalog.document_id(name, page)
+    encoding = "gzip" if accepts_gzip(request.headers.get("accept-encoding")) else "identity"
+    client = get_redis()
+    stored = store.load_headers(client, document, fmt, encoding)
     if stored is None:
-        raise NotFound(f"Feed {path!r} has not been rendered yet.", resource=path)
-    base = get_settings().base_url
-    last_modified = format_datetime(stored.last_modified, usegmt=True)
-    headers = {
-        "ETag": stored.etag,
-        "Last-Modified": last_modified,
-        "Cache-Control": "public, max-age=60",
-        "Link": f'<{base}/websub>; rel="hub", <{base}/feeds/{path}>; rel="self"',
-    }
-    if not_modified(request, stored.etag, last_modified):
-        return Response(status_code=304, headers=headers)
-    body = b"" if request.method == "HEAD" else stored.body
-    headers["Content-Length"] = str(len(stored.body))
+        raise NotFound(f"No feed {path!r}; GET /feeds lists them.", resource=path)
+    settings = get_settings()
+    if not_modified(request, stored.etag, format_datetime(stored.last_modified, usegmt=True)):
+        return Response(status_code=304, headers=_headers(stored, settings, path, name, fmt, page))
+    body = b""
+    if request.method != "HEAD":
+        loaded = store.load_encoded(client, document, fmt, encoding)
+        if loaded is None:  # removed between the two reads
+            raise NotFound(f"No feed {path!r}; GET /feeds lists them.", resource=path)
+        body, stored = loaded
+    headers = _headers(stored, settings, path, name, fmt, page)
+    headers["Content-Length"] = str(stored.length)
+    if encoding == "gzip":
+        headers["Content-Encoding"] = "gzip"
     return Response(content=body, media_type=stored.content_type, headers=headers)
+
+
+def _headers(
+    stored: store.StoredHeaders,
+    settings: Settings,
+    path: str,
+    name: str,
+    fmt: str,
+    page: str | None,
+) -> dict[str, str]:
+    """Validators, caching and WebSub discovery: the same on 200, 304 and HEAD."""
+    base = settings.base_url
+    self_link = f'<{base}/feeds/{path}>; rel="self"'
+    if page is None:
+        link = f'<{base}/websub>; rel="hub", {self_link}'
+    else:
+        link = f'{self_link}, <{base}/feeds/{name}.{fmt}>; rel="current"'
+    return {
+        "ETag": stored.etag,
+        "Last-Modified": format_datetime(stored.last_modified, usegmt=True),
+        "Cache-Control": f"public, max-age={settings.feed_max_age}",
+        "Vary": "Accept-Encoding",
+        "Link": link,
+    }

@@ -1,30 +1,43 @@
-"""Stories to RSS 2.0 and Atom 1.0 bytes with feedgen: pure, deterministic, no clock.
+"""Entries to RSS 2.0 and Atom 1.0 bytes with feedgen: pure, deterministic, no clock.
 
-Two renders of the same stories give the same bytes: the feed's ``updated``/``lastBuildDate``
-come from the newest entry, never from the clock, so ETags stay stable and readers see no
-phantom updates. feedgen traps handled here: ``updated`` would default to now (always set);
-``add_entry`` prepends unless told to append (we append, newest first); the RSS channel ``link``
-is whichever link was added last (the alternate link is added last); RSS has no hub link (our
-extension adds it); name-only RSS authors are dropped (we write ``dc:creator``).
+Two renders of the same entries give the same bytes: the feed's ``updated``/``lastBuildDate``
+come from the newest entry (or tombstone), never from the clock, so ETags stay stable and readers
+see no phantom updates. feedgen traps handled here and in ``feedext``: ``updated`` would default
+to now (always set, on the feed and on each entry); ``add_entry`` prepends unless told to append
+(we append, in the order given); the RSS channel ``link`` is whichever link was added last (the
+site link is added last); Atom entry links lose ``rel``/``type`` when there are two (``feedext``
+writes them); control characters abort a render (``sanitize`` strips them before); name-only RSS
+authors are dropped (we write ``dc:creator``); ``sy:UpdatePeriod``, ``media:group`` and the
+missing ``media:credit`` (``feedext``).
 """
 
 from __future__ import annotations
 
+import copy
 import html
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
-from feedgen.ext.base import BaseExtension
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from shared.models import Story
+from services.render import feedext
+from services.render.entries import EPOCH, Entry, Tombstone, feed_updated
 
-ATOM_NS = "http://www.w3.org/2005/Atom"
 GENERATOR = "Syndicate"
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-AUTHOR_ROLES = frozenset({"reporting", "writing", "additional_reporting"})
+#: Entries kept rendered per process and format (an entry is a few kilobytes).
+ENTRY_CACHE_SIZE = 4096
+RSS_DOCS = "https://www.rssboard.org/rss-specification"
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
 
 
 @dataclass(frozen=True)
@@ -36,145 +49,153 @@ class FeedSpec:
     description: str
     base_url: str
     language: str = "en"
+    max_age: int = 60
+    created: datetime = EPOCH  # the date an empty feed shows (it has no entry to date it)
 
-    def url(self, fmt: str) -> str:
-        return f"{self.base_url}/feeds/{self.name}.{fmt}"
+    def url(self, fmt: str, page: str | None = None) -> str:
+        """The URL of the subscription document, or of archive page ``page``."""
+        if page is None:
+            return f"{self.base_url}/feeds/{self.name}.{fmt}"
+        return f"{self.base_url}/feeds/{self.name}/archive/{page}.{fmt}"
 
     @property
     def hub_url(self) -> str:
         return f"{self.base_url}/websub"
 
     @property
-    def alternate_url(self) -> str:
+    def site_url(self) -> str:
+        """The page the feed belongs to (RSS ``link``): the feed list."""
         return f"{self.base_url}/feeds"
 
-
-def story_urn(story_id: str) -> str:
-    """The entry id: stable across every version of the story."""
-    return f"urn:syndicate:story:{story_id}"
-
-
-def story_link(story: Story, base_url: str) -> str:
-    return story.links[0] if story.links else f"{base_url}/v1/stories/{story.id}"
+    @property
+    def ttl_minutes(self) -> int:
+        return max(1, math.ceil(self.max_age / 60))
 
 
-def dateline_text(story: Story) -> str | None:
-    """``MOSCOW, Feb 2 (Reuters)`` as the body shows it."""
-    dateline = story.dateline
-    if dateline is None or not dateline.place:
-        return None
-    text = dateline.place
-    if dateline.date:
-        when = datetime.fromisoformat(dateline.date)
-        text += f", {when.strftime('%b')} {when.day}"
-    if dateline.agency:
-        text += f" ({dateline.agency})"
-    return text
+@dataclass(frozen=True)
+class Page:
+    """Which document of a feed: the subscription document (``label`` None) or an RFC 5005
+    archive page, with the labels of its neighbours and the tombstones it carries."""
+
+    label: str | None = None
+    prev_archive: str | None = None
+    next_archive: str | None = None
+    tombstones: tuple[Tombstone, ...] = field(default=())
+
+    @property
+    def is_archive(self) -> bool:
+        return self.label is not None
 
 
-def content_html(story: Story) -> str:
-    """The story body as simple, escaped HTML; the dateline leads the first paragraph."""
-    parts: list[str] = []
-    lead = dateline_text(story)
-    if story.correction:
-        parts.append(f"<p><em>Correction: {html.escape(story.correction, quote=False)}</em></p>")
-    first_paragraph = True
-    for block in story.body:
-        text = html.escape(block.text, quote=False)
-        if block.type == "h2":
-            parts.append(f"<h2>{text}</h2>")
-            continue
-        if first_paragraph and lead:
-            text = f"<strong>{html.escape(lead, quote=False)}</strong> — {text}"
-        first_paragraph = False
-        parts.append(f"<p>{text}</p>")
-    if story.credit_line:
-        parts.append(f"<p>({html.escape(story.credit_line, quote=False)})</p>")
-    return "\n".join(parts)
+SUBSCRIPTION = Page()
 
 
-def feed_updated(stories: Sequence[Story]) -> datetime:
-    """The newest ``updated`` among the entries (the epoch for an empty feed)."""
-    return max((story.updated for story in stories), default=EPOCH)
+def _links(spec: FeedSpec, page: Page, fmt: str) -> list[feedext.Link]:
+    """Feed-level links other than the site link: self, hub, the other formats, archives."""
+    links: list[feedext.Link] = [("self", spec.url(fmt, page.label), MEDIA_TYPES[fmt])]
+    if page.is_archive:
+        links.append(("current", spec.url(fmt), MEDIA_TYPES[fmt]))
+    else:
+        links.append(("hub", spec.hub_url, None))
+    if page.prev_archive:
+        links.append(("prev-archive", spec.url(fmt, page.prev_archive), MEDIA_TYPES[fmt]))
+    if page.next_archive:
+        links.append(("next-archive", spec.url(fmt, page.next_archive), MEDIA_TYPES[fmt]))
+    return links
 
 
-class _HubLinkExtension(BaseExtension):  # type: ignore[misc]
-    """Adds ``atom:link rel="hub"`` to the RSS channel (feedgen writes only ``self``)."""
-
-    hub: str | None = None
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"atom": ATOM_NS}
-
-    def extend_rss(self, feed: etree._Element) -> etree._Element:
-        channel = feed[0]
-        if self.hub:
-            link = etree.SubElement(channel, f"{{{ATOM_NS}}}link")
-            link.attrib["href"] = self.hub
-            link.attrib["rel"] = "hub"
-        return feed
-
-    def extend_atom(self, feed: etree._Element) -> etree._Element:
-        return feed
+def _title(spec: FeedSpec, page: Page) -> str:
+    return f"{spec.title} (archive {page.label})" if page.label else spec.title
 
 
-def _generator(spec: FeedSpec, stories: Sequence[Story], fmt: str) -> FeedGenerator:
+def _generator(spec: FeedSpec, page: Page, entries: Sequence[Entry], fmt: str) -> Any:
     fg = FeedGenerator()
-    fg.load_extension("dc")
-    fg.register_extension("hublink", _HubLinkExtension, _HubLinkExtension, atom=False, rss=True)
-    fg.hublink.hub = spec.hub_url
-    fg.id(spec.url("atom"))
-    fg.title(spec.title)
+    feedext.register(fg, fmt)
+    updated = feed_updated(entries, page.tombstones, spec.created)
+    fg.id(spec.url("atom", page.label))
+    fg.title(_title(spec, page))
     fg.description(spec.description)
     fg.subtitle(spec.description)
     fg.language(spec.language)
     fg.generator(GENERATOR)
-    fg.updated(feed_updated(stories))
-    fg.lastBuildDate(feed_updated(stories))
-    fg.link(href=spec.url(fmt), rel="self", type=_MEDIA[fmt])
-    if fmt == "atom":
-        fg.link(href=spec.hub_url, rel="hub")
-    fg.link(href=spec.alternate_url, rel="alternate")  # last: it becomes the RSS <link>
-    for story in stories:
-        _add_entry(fg, story, spec, fmt)
+    fg.updated(updated)  # never left to default to now
+    fg.lastBuildDate(updated)
+    links = _links(spec, page, fmt)
+    if fmt == "rss":
+        fg.ttl(spec.ttl_minutes)
+        fg.docs(RSS_DOCS)
+        fg.link(href=links[0][1], rel="self", type=links[0][2])  # feedgen writes atom:link self
+        fg.synchannel.links = links[1:]
+        fg.synchannel.update_frequency = max(1, 60 // spec.ttl_minutes)
+        fg.synchannel.archive = page.is_archive
+    else:
+        for rel, href, media_type in links:
+            fg.link(href=href, rel=rel, **({"type": media_type} if media_type else {}))
+        fg.synfeed.archive = page.is_archive
+        fg.synfeed.tombstones = page.tombstones
+    fg.link(href=spec.site_url, rel="alternate")  # last: feedgen makes it the RSS <link>
     return fg
 
 
-_MEDIA = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
+@lru_cache(maxsize=ENTRY_CACHE_SIZE)
+def _entry_element(entry: Entry, fmt: str) -> Any:
+    """One entry as feedgen writes it, with our extensions; built once per distinct entry
+    (a story version is in several feeds, and a feed renders many times while it stays in it)."""
+    fe = FeedEntry()
+    feedext.register_entry(fe, fmt)
+    _fill_entry(fe, entry, fmt)
+    return fe.rss_entry() if fmt == "rss" else fe.atom_entry()
 
 
-def _add_entry(fg: FeedGenerator, story: Story, spec: FeedSpec, fmt: str) -> None:
-    fe = fg.add_entry(order="append")
-    fe.id(story_urn(story.id))
-    fe.guid(story_urn(story.id), permalink=False)
-    fe.title(story.headline)
-    fe.link(href=story_link(story, spec.base_url), rel="alternate")
-    if story.summary:
-        fe.summary(story.summary)
-        fe.description(story.summary)
-    fe.content(content_html(story), type="html")
-    fe.published(story.first_published)
-    fe.updated(story.updated)
-    for category in (story.section, story.agency):
-        if category:
-            fe.category(term=category, label=category)
-    for person in story.contributors:
-        if person.role in AUTHOR_ROLES:
-            fe.author(name=person.name)
-        else:
-            fe.contributor(name=person.name)
-        if fmt == "rss":  # RSS drops name-only authors; Atom has author/contributor already
-            fe.dc.dc_creator(person.name)
+def _fill_entry(fe: Any, entry: Entry, fmt: str) -> None:
+    fe.guid(entry.id, permalink=False)  # also the Atom id
+    fe.title(entry.title)
+    fe.published(entry.published)
+    fe.updated(entry.updated)  # never left to default to now
+    fe.synmedia.photos = entry.photos
+    if fmt == "rss":
+        fe.link(href=entry.link, rel="alternate")
+        fe.description(_html_text(entry.summary))  # RSS description is HTML: escape the text
+        fe.content(entry.content_html, type="html")  # escaped, not CDATA: "]]>" cannot break it
+        fe.pubDate(entry.published)
+        for category in entry.categories:
+            fe.category(term=category.term, scheme=category.scheme)
+        fe.synitem.entry = entry
+        return
+    fe.summary(entry.summary, type="text")
+    fe.content(entry.content_html, type="html")
+    for category in entry.categories:
+        fe.category(term=category.term, scheme=category.scheme, label=category.term)
+    for person in entry.bylines:
+        fe.author(name=person.name, **({"uri": person.uri} if person.uri else {}))
+    for person in entry.contributors:
+        fe.contributor(name=person.name, uri=person.uri)
+    links: list[feedext.Link] = [("alternate", entry.link, None)]
+    links += [("enclosure", p.url, p.media_type) for p in entry.photos if p.url]
+    fe.synentry.links = links
+    fe.synentry.language = entry.language
 
 
-def render_rss(spec: FeedSpec, stories: Sequence[Story]) -> bytes:
-    """RSS 2.0 bytes for ``stories`` (newest first, as given)."""
-    return bytes(_generator(spec, stories, "rss").rss_str(pretty=True))
+def _html_text(text: str) -> str:
+    return html.escape(text, quote=False)
 
 
-def render_atom(spec: FeedSpec, stories: Sequence[Story]) -> bytes:
-    """Atom 1.0 bytes for ``stories`` (newest first, as given)."""
-    return bytes(_generator(spec, stories, "atom").atom_str(pretty=True))
+def _document(spec: FeedSpec, page: Page, entries: Sequence[Entry], fmt: str) -> bytes:
+    """The feed element from feedgen, then the entries, appended in the order given (feedgen's
+    ``add_entry`` would prepend), each a copy of its cached element."""
+    fg = _generator(spec, page, entries, fmt)
+    root, doc = fg._create_rss() if fmt == "rss" else fg._create_atom()
+    parent = root[0] if fmt == "rss" else root
+    for entry in entries:
+        parent.append(copy.deepcopy(_entry_element(entry, fmt)))
+    return bytes(etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True))
 
 
-RENDERERS = {"rss": render_rss, "atom": render_atom}
+def render_rss(spec: FeedSpec, entries: Sequence[Entry], page: Page = SUBSCRIPTION) -> bytes:
+    """RSS 2.0 bytes for ``entries`` in the order given (newest first)."""
+    return _document(spec, page, entries, "rss")
+
+
+def render_atom(spec: FeedSpec, entries: Sequence[Entry], page: Page = SUBSCRIPTION) -> bytes:
+    """Atom 1.0 bytes for ``entries`` in the order given (newest first)."""
+    return _document(spec, page, entries, "atom")

@@ -1,84 +1,278 @@
-"""Render's Celery tasks: load the stories a feed shows, render (pure), store the bytes."""
+"""Render's Celery task and the render the pump runs: load, render (pure), store, tell publish.
+
+    story event ─> on_story_event: move the story between feed indexes ─> mark touched documents
+    pump (a thread in each render worker): claim due documents ─> render_document each:
+        load the document's stories ─> documents.render_document (pure) ─> feedstore (+ gzip)
+        ─> if a subscription document's bytes changed: feed.updated to publish
+
+Both are safe to run twice: moving a story is idempotent and a render of unchanged data gives
+the same bytes, which are then not stored again and announce nothing.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
+from celery.signals import worker_ready, worker_shutdown
+
 from services.render import catalog
-from services.render.feeds import RENDERERS, feed_updated
+from services.render.dirty import DirtySet
+from services.render.documents import CONTENT_TYPES, FORMATS, render_document
+from services.render.entries import Tombstone, feed_updated, story_link, story_urn
+from services.render.feeds import Page
+from services.render.index import Index, stories_oldest_first
+from services.render.named import NamedFeed, load_named_feeds
+from services.render.pump import Pump, Rendered
 from shared import feedstore as store
-from shared import names, stories
+from shared import keys, metrics, names, stories
 from shared.celery_app import get_celery, send
 from shared.ids import derived_id
 from shared.models import Event, FeedUpdate, Story
-from shared.redis_conn import get_redis
-from shared.settings import get_settings
+from shared.redis_conn import get_redis, text
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 app = get_celery()
 
+INDEX_VERSION = "1"
 
-def _stories_for(feed: str, limit: int) -> list[Story]:
-    client = get_redis()
-    found: list[Story] = []
-    offset = 0
-    while len(found) < limit:
-        ids = stories.recent_ids(client, limit * 2, offset)
-        if not ids:
-            break
-        found.extend(s for s in stories.get_many(client, ids) if s.status == "usable")
-        offset += len(ids)
-    return found[:limit]
+RENDERS = metrics.Counter(
+    "syndicate_feed_renders_total",
+    "Feed documents rendered, per feed and format (archive pages count as FEED/archive).",
+    ("feed", "format"),
+)
+RENDER_SECONDS = metrics.Histogram(
+    "syndicate_feed_render_seconds",
+    "Time to render one feed document in every format (load, render, store).",
+    ("document",),
+)
+MARKS = metrics.Counter(
+    "syndicate_feed_marks_total",
+    "Feed documents marked for rendering by story events (before coalescing).",
+)
+CHANGED = metrics.Counter(
+    "syndicate_feed_changes_total",
+    "Renders whose bytes differed from the stored ones, per format.",
+    ("format",),
+)
 
 
-def render_feed(name: str) -> list[str]:
-    """Render one feed in every format, store what changed, and tell publish (``feed.updated``).
+@lru_cache(maxsize=4)
+def _named(inline: str | None, path: Path | None) -> tuple[NamedFeed, ...]:
+    return tuple(load_named_feeds(inline, path))
 
-    Returns the formats whose bytes changed.
-    """
-    settings = get_settings()
-    spec = catalog.feed_spec(name, settings.base_url)
-    if spec is None:
-        return []
-    entries = _stories_for(name, settings.feed_size)
-    changed = []
-    etags: dict[str, str] = {}
-    client = get_redis()
-    for fmt, render in RENDERERS.items():
-        body = render(spec, entries)
-        if store.save_feed(
-            client, name, fmt, body, feed_updated(entries), catalog.CONTENT_TYPES[fmt]
-        ):
-            changed.append(fmt)
-        etags[fmt] = store.etag_of(body)
-    if changed:
-        update = FeedUpdate(
-            id=derived_id("evt", "feed", name, *sorted(etags.values())),
-            timestamp=datetime.now(UTC),
-            feed=name,
-            urls={fmt: spec.url(fmt) for fmt in RENDERERS},
-            etags=etags,
-            content_types={fmt: catalog.CONTENT_TYPES[fmt] for fmt in RENDERERS},
-        )
-        send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
-    return changed
+
+def named_feeds(settings: Settings | None = None) -> tuple[NamedFeed, ...]:
+    """The named feeds of the settings (parsed once per distinct setting)."""
+    settings = settings or get_settings()
+    return _named(settings.named_feeds, settings.named_feeds_file)
+
+
+def _tombstone_expiry(settings: Settings) -> float:
+    ttl = settings.feed_tombstone_seconds
+    return time.time() + ttl if ttl else 0.0
 
 
 @app.task(name=names.TASK_RENDER_ON_EVENT)
 def on_story_event(event_data: dict[str, Any]) -> list[str]:
-    """Re-render every feed the event touches."""
+    """Move the event's story into the feeds it belongs to now; mark what changed."""
     event = Event.model_validate(event_data)
-    rendered = []
-    for feed in catalog.feeds_touched_by(event.type):
-        if render_feed(feed):
-            rendered.append(feed)
-    log.info("event %s (%s): rendered %s", event.id, event.type, rendered or "nothing new")
-    return rendered
+    if event.story_id is None:
+        return []
+    client = get_redis()
+    settings = get_settings()
+    story = stories.get_story(client, event.story_id)
+    if story is None:
+        log.warning("event %s: story %s not found", event.id, event.story_id)
+        return []
+    documents = Index(client).move_story(
+        story,
+        catalog.memberships(story, named_feeds(settings)),
+        page_size=settings.feed_size,
+        tombstone_expires=_tombstone_expiry(settings),
+    )
+    DirtySet(client).mark(documents, settings.feed_render_window)
+    MARKS.inc(client, amount=len(documents))
+    log.info("event %s (%s): marked %d documents", event.id, event.type, len(documents))
+    return sorted(documents)
+
+
+def _tombstones(index: Index, name: str, base_url: str) -> tuple[list[Tombstone], float | None]:
+    """The feed's tombstones in force, and when the first of them expires."""
+    found = index.tombstones(name, time.time())
+    if not found:
+        return [], None
+    removed = {s.id: s for s in stories.get_many(index.client, [sid for sid, _ in found])}
+    tombstones = [
+        Tombstone(
+            ref=story_urn(sid),
+            when=removed[sid].updated,
+            link=story_link(removed[sid], base_url),
+            comment="Withdrawn" if removed[sid].status != "usable" else "Removed from this feed",
+        )
+        for sid, _ in found
+        if sid in removed
+    ]
+    tombstones.sort(key=lambda t: (t.when, t.ref), reverse=True)
+    return tombstones, min(expiry for _, expiry in found)
+
+
+def _load(index: Index, ids: list[str]) -> list[Story]:
+    shown = [s for s in stories.get_many(index.client, ids) if s.status == "usable"]
+    shown.sort(key=lambda s: (s.first_published, s.id), reverse=True)
+    return shown
+
+
+def render_feed_document(document: str) -> Rendered:
+    """Render one document (a subscription document or an archive page) in every format and
+    store what changed. The pump calls this; it is also safe to call directly."""
+    started = time.perf_counter()
+    settings = get_settings()
+    client = get_redis()
+    index = Index(client)
+    name, label = catalog.split_document_id(document)
+    info = index.feed_info(name)
+    if info is None:
+        return Rendered(changed=())
+    spec = catalog.spec_for(
+        info,
+        base_url=settings.base_url,
+        title=settings.feed_title,
+        language=settings.feed_language,
+        max_age=settings.feed_max_age,
+    )
+    next_due = None
+    if label is None:
+        tombstones, next_due = _tombstones(index, name, settings.base_url)
+        shown = _load(index, index.newest_ids(name, settings.feed_size))
+        page = Page(prev_archive=index.newest_page(name), tombstones=tuple(tombstones))
+    else:
+        bounds = index.page_bounds(name, label)
+        if bounds is None:
+            return Rendered(changed=())
+        shown = _load(index, index.page_ids(name, bounds))
+        page = Page(label=label, prev_archive=bounds.prev, next_archive=bounds.next)
+    rendered = render_document(spec, shown, page, max_bytes=settings.feed_max_bytes)
+    updated = max([feed_updated([], page.tombstones, spec.created), *(s.updated for s in shown)])
+    changed = [fmt for fmt, body in rendered.items() if _save(client, document, fmt, body, updated)]
+    feed_label = name if label is None else f"{name}/archive"
+    for fmt in FORMATS:
+        RENDERS.inc(client, (feed_label, fmt))
+    for fmt in changed:
+        CHANGED.inc(client, (fmt,))
+    RENDER_SECONDS.observe(
+        client, ("subscription" if label is None else "archive",), time.perf_counter() - started
+    )
+    if label is None and changed:
+        etags = {fmt: store.etag_of(body) for fmt, body in rendered.items()}
+        update = FeedUpdate(
+            id=derived_id("evt", "feed", name, *sorted(etags.values())),
+            timestamp=datetime.now(UTC),
+            feed=name,
+            urls={fmt: spec.url(fmt) for fmt in FORMATS},
+            etags=etags,
+            content_types=dict(CONTENT_TYPES),
+        )
+        send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
+    return Rendered(changed=tuple(changed), next_due=next_due)
+
+
+def _save(client: Any, document: str, fmt: str, body: bytes, updated: datetime) -> bool:
+    """Store one format; Last-Modified moves forward whenever the bytes change, even when the
+    change (a removal) leaves the newest date where it was."""
+    previous = store.load_headers(client, document, fmt)
+    if (
+        previous is not None
+        and previous.etag != store.etag_of(body)
+        and updated <= previous.last_modified
+    ):
+        updated = previous.last_modified + timedelta(seconds=1)
+    return store.save_feed(client, document, fmt, body, updated, CONTENT_TYPES[fmt])
+
+
+# --- at worker start --------------------------------------------------------------------------
+
+
+def reconcile(settings: Settings | None = None) -> list[str]:
+    """Bring render's indexes in line with the stories and the named feeds of the settings:
+    build the indexes once (an upgrade, or a store without them), rebuild a named feed whose
+    filter changed, drop named feeds no longer configured. Returns the feed names that exist."""
+    settings = settings or get_settings()
+    client = get_redis()
+    index = Index(client)
+    named = named_feeds(settings)
+    now = datetime.now(UTC)
+    with client.lock(keys.render_startup_lock(), timeout=600, blocking_timeout=600):
+        state = {text(k): text(v) for k, v in client.hgetall(keys.render_state()).items()}
+        index.register(catalog.ALL, now)
+        if state.get("index_version") != INDEX_VERSION:
+            _reindex(index, settings, named, only=None)
+            client.hset(keys.render_state(), "index_version", INDEX_VERSION)
+            state = {"index_version": INDEX_VERSION}
+        configured = {feed.name: feed for feed in named}
+        for feed in named:
+            index.register(catalog.named_info(feed), now)
+            if state.get(f"named:{feed.name}") != feed.fingerprint():
+                _drop(index, feed.name)
+                index.register(catalog.named_info(feed), now)
+                _reindex(index, settings, named, only=feed)
+                client.hset(keys.render_state(), f"named:{feed.name}", feed.fingerprint())
+        for key in state:
+            name = key.removeprefix("named:")
+            if key.startswith("named:") and name not in configured:
+                _drop(index, name)
+                client.hdel(keys.render_state(), key)
+    return [info.name for info in index.all_feeds()]
+
+
+def _drop(index: Index, name: str) -> None:
+    for document in index.drop_feed(name):
+        store.delete_feed(index.client, document, FORMATS)
+
+
+def _reindex(
+    index: Index, settings: Settings, named: tuple[NamedFeed, ...], only: NamedFeed | None
+) -> None:
+    """Index every stored story, oldest first (a named feed alone when ``only`` is given)."""
+    count = 0
+    for story in stories_oldest_first(index.client):
+        feeds = catalog.memberships(story, named)
+        if only is not None:
+            if only.name not in feeds:
+                continue
+            current = {text(n) for n in index.client.smembers(keys.story_feeds(story.id))}
+            feeds = {n: i for n, i in feeds.items() if n in current or n == only.name}
+        index.move_story(story, feeds, page_size=settings.feed_size, tombstone_expires=0)
+        count += 1
+    log.info("indexed %d stories%s", count, f" for {only.name}" if only else "")
 
 
 def render_all_feeds() -> None:
-    """Render every feed once (at worker start, so a fresh service serves feeds at once)."""
-    for feed in ("all",):
-        render_feed(feed)
+    """At worker start: reconcile the indexes, then mark every subscription document due now so
+    a fresh service serves (possibly empty) feeds at once and new code re-renders them."""
+    feeds = reconcile()
+    DirtySet(get_redis()).mark(feeds, 0)
+
+
+# --- the pump runs inside every render worker ---------------------------------------------------
+
+_pump: Pump | None = None
+
+
+@worker_ready.connect
+def _start_pump(**_: Any) -> None:
+    global _pump
+    window = get_settings().feed_render_window
+    _pump = Pump(get_redis, render_feed_document, poll=max(0.01, min(0.05, window / 5))).start()
+    log.info("render pump started (window %ss)", window)
+
+
+@worker_shutdown.connect
+def _stop_pump(**_: Any) -> None:
+    if _pump is not None:
+        _pump.stop()

@@ -1,0 +1,87 @@
+"""One feed document in every format, pure, kept under the size limit.
+
+A document is a feed's subscription document or one of its archive pages (``feeds.Page``). The
+stories are mapped to entries once and written as RSS, Atom and JSON Feed. When a format would
+pass ``max_bytes``, bodies are shortened (each ends with a link to the full story) with a smaller
+budget each round; only if even short bodies do not fit are the oldest entries left out.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from services.render.entries import Entry, entry_of, shortened
+from services.render.feeds import SUBSCRIPTION, FeedSpec, Page, render_atom, render_rss
+from services.render.jsonfeed import render_json
+from shared.models import Story
+
+Renderer = Callable[[FeedSpec, Sequence[Entry], Page], bytes]
+RENDERERS: dict[str, Renderer] = {"rss": render_rss, "atom": render_atom, "json": render_json}
+FORMATS = tuple(RENDERERS)
+CONTENT_TYPES = {
+    "rss": "application/rss+xml; charset=utf-8",
+    "atom": "application/atom+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+}
+ENTRY_CACHE_SIZE = 4096
+_FIRST_BUDGET = 6000  # characters of body per entry in the first shortening round
+_LAST_BUDGET = 300
+
+
+class _EntryCache:
+    """Entries by story version (its JSON) and base URL: a story is in several feeds and stays
+    in each through many renders, and sanitising it is most of the cost of an entry."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, str], Entry] = OrderedDict()
+
+    def get(self, story: Story, base_url: str) -> Entry:
+        key = (base_url, story.model_dump_json())
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = entry_of(story, base_url)
+            if len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        else:
+            self._entries.move_to_end(key)
+        return entry
+
+
+_ENTRIES = _EntryCache(ENTRY_CACHE_SIZE)
+
+
+def _render(spec: FeedSpec, entries: Sequence[Entry], page: Page) -> dict[str, bytes]:
+    return {fmt: render(spec, entries, page) for fmt, render in RENDERERS.items()}
+
+
+def _fits(rendered: dict[str, bytes], max_bytes: int) -> bool:
+    return all(len(body) <= max_bytes for body in rendered.values())
+
+
+def render_document(
+    spec: FeedSpec,
+    stories: Sequence[Story],
+    page: Page = SUBSCRIPTION,
+    *,
+    max_bytes: int = 1_000_000,
+) -> dict[str, bytes]:
+    """The document's bytes per format (``rss``, ``atom``, ``json``), each at most ``max_bytes``."""
+    entries = [_ENTRIES.get(story, spec.base_url) for story in stories]
+    rendered = _render(spec, entries, page)
+    if _fits(rendered, max_bytes):
+        return rendered
+    budget = _FIRST_BUDGET
+    while budget >= _LAST_BUDGET:
+        short = [shortened(e, s, budget) for e, s in zip(entries, stories, strict=True)]
+        rendered = _render(spec, short, page)
+        if _fits(rendered, max_bytes):
+            return rendered
+        budget //= 2
+    while short:
+        short = short[: len(short) * 3 // 4]
+        rendered = _render(spec, short, page)
+        if _fits(rendered, max_bytes):
+            return rendered
+    return rendered

@@ -1,0 +1,199 @@
+"""Prometheus metrics kept in Redis, so that every process (workers on any host) adds to them and
+the API's ``/metrics`` shows the sum.
+
+A worker cannot expose its own ``/metrics`` usefully: it may run on another host, several run at
+once, and they come and go. So a metric here is written to Redis (one hash per metric, a field per
+label set) and described in a registry hash beside it; the API exposes every described metric
+through a custom collector, knowing nothing about who defined it. Writers call ``inc`` /
+``observe`` (one pipelined round trip; a metric that cannot be written is logged, never raised:
+metrics must not fail the work they measure).
+
+    counter   = Counter("syndicate_feed_renders_total", "Feed renders.", ("feed", "format"))
+    histogram = Histogram("syndicate_feed_render_seconds", "Render time.", ("format",))
+    counter.inc(client, ("all", "rss"))
+    histogram.observe(client, ("rss",), 0.012)
+    registry.register(RedisCollector(get_redis))   # in the API process
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from shared import keys
+from shared.redis_conn import text
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_SEP = "\x1f"
+
+
+def _field(labels: Sequence[str], suffix: str = "") -> str:
+    return json.dumps(list(labels), ensure_ascii=False) + (_SEP + suffix if suffix else "")
+
+
+@dataclass(frozen=True)
+class _Metric:
+    name: str
+    help: str
+    labelnames: tuple[str, ...] = ()
+
+    kind = "untyped"
+
+    def description(self) -> str:
+        return json.dumps(
+            {"type": self.kind, "help": self.help, "labels": list(self.labelnames)},
+            sort_keys=True,
+        )
+
+    def _check(self, labels: Sequence[str]) -> None:
+        if len(labels) != len(self.labelnames):
+            raise ValueError(f"{self.name} takes labels {self.labelnames}, got {tuple(labels)}")
+
+    def _write(self, client: redis.Redis, fill: Callable[[Any], None]) -> None:
+        pipe = client.pipeline(transaction=False)
+        pipe.hset(keys.metrics_registry(), self.name, self.description())
+        fill(pipe)
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            log.warning("metric %s not recorded: Redis unavailable", self.name)
+
+
+@dataclass(frozen=True)
+class Counter(_Metric):
+    """A counter that only goes up, summed over every process."""
+
+    kind = "counter"
+
+    def inc(self, client: redis.Redis, labels: Sequence[str] = (), amount: float = 1.0) -> None:
+        self._check(labels)
+        self._write(
+            client, lambda pipe: pipe.hincrbyfloat(keys.metric(self.name), _field(labels), amount)
+        )
+
+
+@dataclass(frozen=True)
+class Gauge(_Metric):
+    """A value set by whoever measured it last (e.g. a backlog a worker sees)."""
+
+    kind = "gauge"
+
+    def set(self, client: redis.Redis, value: float, labels: Sequence[str] = ()) -> None:
+        self._check(labels)
+        self._write(client, lambda pipe: pipe.hset(keys.metric(self.name), _field(labels), value))
+
+
+@dataclass(frozen=True)
+class Histogram(_Metric):
+    """A histogram: per label set, a count per bucket (stored non-cumulative), sum and count."""
+
+    buckets: tuple[float, ...] = field(default=DEFAULT_BUCKETS)
+    kind = "histogram"
+
+    def description(self) -> str:
+        return json.dumps(
+            {
+                "type": self.kind,
+                "help": self.help,
+                "labels": list(self.labelnames),
+                "buckets": list(self.buckets),
+            },
+            sort_keys=True,
+        )
+
+    def observe(self, client: redis.Redis, labels: Sequence[str], value: float) -> None:
+        self._check(labels)
+        bucket = next((i for i, bound in enumerate(self.buckets) if value <= bound), None)
+        key = keys.metric(self.name)
+
+        def fill(pipe: Any) -> None:
+            if bucket is not None:
+                pipe.hincrby(key, _field(labels, f"b{bucket}"), 1)
+            pipe.hincrbyfloat(key, _field(labels, "sum"), value)
+            pipe.hincrby(key, _field(labels, "count"), 1)
+
+        self._write(client, fill)
+
+
+def _families(description: dict[str, Any], name: str, values: dict[str, str]) -> Metric | None:
+    """One Prometheus family from a metric's stored description and values (pure)."""
+    kind = description.get("type")
+    labelnames = list(description.get("labels", []))
+    helptext = str(description.get("help", ""))
+    if kind == "counter":
+        counter = CounterMetricFamily(name, helptext, labels=labelnames)
+        for labels, value in sorted(values.items()):
+            counter.add_metric(json.loads(labels), float(value))
+        return counter
+    if kind == "gauge":
+        gauge = GaugeMetricFamily(name, helptext, labels=labelnames)
+        for labels, value in sorted(values.items()):
+            gauge.add_metric(json.loads(labels), float(value))
+        return gauge
+    if kind == "histogram":
+        bounds = [float(b) for b in description.get("buckets", [])]
+        series: dict[str, dict[str, float]] = {}
+        for fieldname, value in values.items():
+            labels, _, part = fieldname.partition(_SEP)
+            series.setdefault(labels, {})[part] = float(value)
+        histogram = HistogramMetricFamily(name, helptext, labels=labelnames)
+        for labels, parts in sorted(series.items()):
+            cumulative = 0.0
+            buckets: list[tuple[str, float]] = []
+            for i, bound in enumerate(bounds):
+                cumulative += parts.get(f"b{i}", 0.0)
+                buckets.append((_bound(bound), cumulative))
+            buckets.append(("+Inf", parts.get("count", 0.0)))
+            histogram.add_metric(json.loads(labels), buckets, parts.get("sum", 0.0))
+        return histogram
+    return None
+
+
+def _bound(value: float) -> str:
+    return "+Inf" if math.isinf(value) else repr(float(value))
+
+
+class RedisCollector(Collector):
+    """Exposes every metric described in Redis (whoever wrote it) to a Prometheus registry."""
+
+    def __init__(self, client: Callable[[], redis.Redis]) -> None:
+        self._client = client
+
+    def collect(self) -> Iterator[Metric]:
+        client = self._client()
+        registry = client.hgetall(keys.metrics_registry())
+        names = sorted(text(name) for name in registry)
+        pipe = client.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(keys.metric(name))
+        stored = pipe.execute()
+        for name, values in zip(names, stored, strict=True):
+            description = json.loads(text(registry[name.encode()]))
+            family = _families(
+                description, name, {text(k): text(v) for k, v in dict(values).items()}
+            )
+            if family is not None:
+                yield family
+
+
+def exposition(client: Callable[[], redis.Redis]) -> bytes:
+    """The Prometheus text exposition of every metric in Redis."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RedisCollector(client))
+    return generate_latest(registry)
