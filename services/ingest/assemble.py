@@ -34,6 +34,13 @@ _NOTE = re.compile(r"^\((?P<note>[^()]{3,400})\)$")
 _CORRECTION_NOTE = re.compile(r"\bcorrect(?:s|ed|ing|ion)\b", re.IGNORECASE)
 _BYLINE = re.compile(r"^By\s+\S", re.IGNORECASE)
 _RULE = re.compile(r"^[_\-=*#~. ]{3,}$")
+_BULLET = re.compile(r"^[*•·]\s+")
+_CLOSING_CORRECTION = re.compile(r"^This (?:version|story|article) (?:corrects|has been corrected)\b", re.IGNORECASE)
+_GLUED_DATELINE = re.compile(
+    r"(?<![\w(])[A-Z][A-Z.'’ -]{2,40}(?:,\s+[A-Z][\w.'’ -]{1,30})?(?:,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s+"
+    r"\((?:AP|Reuters|AFP|UPI|Yonhap|dpa|Bloomberg|Xinhua|EFE|ANSA|Kyodo)\)\s*(?:—|–|--|-|_)\s"
+)
+_PLACE_ONLY = re.compile(r"^[A-ZÀ-Þ][^\d()]{1,60}$")
 _SHOUTED_SUBHEAD = re.compile(r"^[^a-z.!?;:]{3,60}$")
 
 
@@ -58,12 +65,16 @@ class Copy:
     guid: str | None = None
     source_version: int | None = None
     published: datetime | None = None
+    first_created: datetime | None = None
     signal: Signal | None = None
     correction: str | None = None
     photos: list[Photo] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     #: the text parser has already found where the story ends; no trailer scan needed
     credits_found: list[attribution.Attribution] = field(default_factory=list)
+    #: page copy (HTML, republished text): the story ends at its credit line, and its start is
+    #: searched further down and inside paragraphs
+    cut_at_credit: bool = False
 
 
 def _reference_date(copy: Copy, received: datetime | None) -> date | None:
@@ -101,30 +112,93 @@ def _is_shouted_subhead(text: str) -> bool:
     )
 
 
-def _take_notes(blocks: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], str | None]:
-    """Leading ``(…)`` editor's notes leave the body; a correction note is returned."""
+@dataclass
+class _Front:
+    """What the first blocks of a story held besides its text."""
+
+    blocks: list[tuple[str, str]]
     correction: str | None = None
-    while blocks and blocks[0][0] == "p" and (match := _NOTE.match(blocks[0][1])):
-        note = match["note"].strip()
-        if attribution.looks_like_credit(note):
+    byline: str | None = None
+    highlights: list[str] = field(default_factory=list)
+
+
+def _embedded_dateline(text: str) -> int | None:
+    """Where a dateline starts inside a paragraph glued to page chrome or a byline."""
+    match = _GLUED_DATELINE.search(text)
+    return match.start() if match and match.start() > 0 else None
+
+
+def _front(blocks: list[tuple[str, str]], scan: bool, reference: date | None) -> _Front:
+    """Editor's notes, the byline and highlights out of the head of the story.
+
+    The story starts at its dateline. Blocks before it are kept only when there is no dateline
+    nearby; when there is, notes, a byline and bullet highlights are read and the rest (page
+    chrome for HTML) is dropped. ``scan``: look further and inside paragraphs (HTML, text).
+    """
+    limit = 14 if scan else 6
+    found: int | None = None
+    for index, (kind, text) in enumerate(blocks[:limit]):
+        if kind != "p":
+            continue
+        if parse_dateline(text, reference):
+            found = index
             break
-        if _CORRECTION_NOTE.search(note) and correction is None:
-            correction = note
-        blocks = blocks[1:]
-    return blocks, correction
+        if (scan or index == 0 or _BYLINE.match(text)) and (cut := _embedded_dateline(text)) is not None:
+            head, tail = text[:cut].strip(), text[cut:]
+            blocks = [*blocks[:index], *([("p", head)] if head else []), ("p", tail), *blocks[index + 1 :]]
+            found = index + (1 if head else 0)
+            break
+    front = _Front(blocks)
+    head = blocks[:found] if found is not None else []
+    if found is not None and not scan and not all(_front_like(text) for _, text in head):
+        head, found = [], None
+    if found is None:
+        # no dateline: only leading notes and a byline leave the body
+        index = 0
+        while index < len(blocks) and blocks[index][0] == "p" and (
+            _NOTE.match(blocks[index][1]) or (_is_byline(blocks[index][1]) and front.byline is None)
+        ):
+            index += 1
+        head, found = blocks[:index], index
+    for _, text in head:
+        if (note := _NOTE.match(text)) and not attribution.looks_like_credit(note["note"]):
+            if _CORRECTION_NOTE.search(note["note"]) and front.correction is None:
+                front.correction = note["note"].strip()
+        elif _is_byline(text) and front.byline is None:
+            front.byline = text
+        elif _BULLET.match(text):
+            front.highlights.append(_BULLET.sub("", text))
+    front.blocks = blocks[found:]
+    return front
 
 
-def _take_byline(blocks: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], str | None]:
-    if blocks and _BYLINE.match(blocks[0][1]) and len(blocks[0][1].split()) <= 12:
-        return blocks[1:], blocks[0][1]
-    return blocks, None
+def _front_like(text: str) -> bool:
+    return bool(_NOTE.match(text) or _is_byline(text) or _BULLET.match(text)) or len(text.split()) <= 12
+
+
+def _is_byline(text: str) -> bool:
+    return bool(_BYLINE.match(text)) and len(text.split()) <= 12
+
+
+def _cut_at_credit(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A page goes on after the story's credit line (share buttons, more stories): cut there."""
+    for index, (kind, text) in enumerate(blocks):
+        if index >= 2 and kind == "p" and attribution.is_credit_trailer(text):
+            end = index + 1
+            while end < len(blocks) and (
+                attribution.is_credit_trailer(blocks[end][1]) or attribution.is_signoff(blocks[end][1])
+            ):
+                end += 1
+            return blocks[:end]
+    return blocks
 
 
 def _take_trailer(
     blocks: list[tuple[str, str]],
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """Credit lines, sign-offs and rules at the end of the body leave it; credits are returned."""
+) -> tuple[list[tuple[str, str]], list[str], str | None]:
+    """Credit lines, sign-offs, rules and a closing correction note leave the end of the body."""
     credits: list[str] = []
+    correction: str | None = None
     while blocks:
         kind, text = blocks[-1]
         if attribution.is_signoff(text) or _RULE.match(text):
@@ -132,15 +206,25 @@ def _take_trailer(
         elif kind == "p" and attribution.is_credit_trailer(text):
             credits.insert(0, text)
             blocks = blocks[:-1]
+        elif kind == "p" and _CLOSING_CORRECTION.match(text) and correction is None:
+            correction = text
+            blocks = blocks[:-1]
         else:
             break
-    return blocks, credits
+    return blocks, credits, correction
 
 
 def _dedupe(people: list[Contributor]) -> list[Contributor]:
+    """Each person once per role; a surname alone (``Gillum reported from …``) is the byline's
+    full name when one byline person carries it."""
+    full_names = [p.name for p in people if len(p.name.split()) > 1]
     seen: set[tuple[str, str]] = set()
     out: list[Contributor] = []
     for person in people:
+        if person.kind == "person" and len(person.name.split()) == 1:
+            owners = [n for n in full_names if n.split()[-1] == person.name]
+            if len(set(owners)) == 1:
+                person = person.model_copy(update={"name": owners[0]})
         key = (fold(person.name), person.role)
         if key not in seen:
             seen.add(key)
@@ -148,37 +232,54 @@ def _dedupe(people: list[Contributor]) -> list[Contributor]:
     return out
 
 
+def _dateline(
+    copy: Copy, blocks: list[tuple[str, str]], reference: date | None
+) -> Dateline | None:
+    """The dateline opening the first paragraph, completed by the format's dateline field."""
+    in_text = parse_dateline(blocks[0][1], reference) if blocks and blocks[0][0] == "p" else None
+    field_text = clean_inline(copy.dateline or "")
+    structured = parse_dateline(field_text + " x", reference) if field_text else None
+    place_only = field_text if field_text and _PLACE_ONLY.match(field_text) else None
+    place = (
+        (in_text.place if in_text else None)
+        or (structured.place if structured else None)
+        or place_only
+        or copy.place
+    )
+    when = (in_text.date if in_text else None) or (structured.date if structured else None)
+    agency = (in_text.agency if in_text else None) or (structured.agency if structured else None)
+    if not (place or when or agency):
+        return None
+    return Dateline(place=place, date=when.isoformat() if when else None, agency=agency)
+
+
 def normalise(copy: Copy, received: datetime | None = None) -> Draft:
     """Turn what a format found into a draft story (see the module docstring for the steps)."""
     headline, flag_signal = split_headline_flags(clean_inline(copy.headline))
     blocks = _clean_blocks(copy, headline)
-    blocks, note = _take_notes(blocks)
-    blocks, text_byline = _take_byline(blocks)
     reference = _reference_date(copy, received)
+    front = _front(blocks, copy.cut_at_credit, reference)
+    blocks = front.blocks
 
-    dateline: Dateline | None = None
-    parsed = parse_dateline(clean_inline(copy.dateline) + " x", reference) if copy.dateline else None
-    if blocks and blocks[0][0] == "p":
-        in_text = parse_dateline(blocks[0][1], reference)
-        if in_text is not None:
-            blocks[0] = ("p", in_text.rest)
-            parsed = parsed or in_text
-    if parsed is not None:
-        dateline = Dateline(
-            place=parsed.place or copy.place,
-            date=parsed.date.isoformat() if parsed.date else None,
-            agency=parsed.agency,
-        )
-    elif copy.place:
-        dateline = Dateline(place=copy.place)
+    dateline = _dateline(copy, blocks, reference)
+    if blocks and blocks[0][0] == "p" and (in_text := parse_dateline(blocks[0][1], reference)):
+        blocks[0] = ("p", in_text.rest)
 
     results = list(copy.credits_found)
+    closing_correction: str | None = None
+    if copy.cut_at_credit:
+        blocks = _cut_at_credit(blocks)
     if not copy.credits_found:
-        blocks, trailer = _take_trailer(blocks)
+        blocks, trailer, closing_correction = _take_trailer(blocks)
         results.extend(attribution.parse_credit_line(line) for line in trailer)
     results.extend(attribution.parse_credit_line(line) for line in copy.credit_lines)
 
-    byline_people = copy.people or attribution.parse_byline(copy.byline or text_byline or "")
+    authors = [p for p in copy.people if p.role in ("reporting", "writing")]
+    byline_people = (
+        copy.people
+        if authors
+        else [*attribution.parse_byline(copy.byline or front.byline or ""), *copy.people]
+    )
     credited = [person for result in results for person in result.contributors]
     photo_people = [
         person for photo in copy.photos for person in photographers(photo.credit, own_only=True)
@@ -193,10 +294,12 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
         or copy.default_agency
     )
     body = [BodyBlock(type="h2" if kind == "h2" else "p", text=text) for kind, text in blocks]
-    summary = clean_inline(copy.summary or "") or next(
-        (block.text for block in body if block.type == "p"), None
+    summary = (
+        clean_inline(copy.summary or "")
+        or " ".join(front.highlights)
+        or next((block.text for block in body if block.type == "p"), None)
     )
-    correction = copy.correction or note
+    correction = copy.correction or front.correction or closing_correction
     signal = copy.signal or flag_signal
     if correction and signal is None:
         signal = "correction"
@@ -216,6 +319,7 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
         publisher=clean_inline(copy.publisher or "") or None,
         guid=copy.guid,
         published=copy.published,
+        first_created=copy.first_created,
         signal=signal,
         correction=correction,
         source_version=copy.source_version,

@@ -136,8 +136,7 @@ _CONTACT = re.compile(
 )
 _BYLINE = re.compile(r"^(?:By|Von)\s*:?\s+(?P<names>.+)$", re.IGNORECASE)
 _BYLINE_TAIL = re.compile(
-    r"(?:,?\s+(?:The\s+)?(?:Associated\s+Press|AP|Reuters|AFP|Bloomberg(?:\s+News)?|dpa|"
-    r"UPI|Xinhua)(?:\s+[A-Z][a-z]+)*\s+(?:Writers?|Correspondents?|Reporters?)|\s*=\s*)$"
+    r"(?:,?\s+(?:[A-Z][\w.&'-]*\s+){0,5}(?:Writers?|Correspondents?|Reporters?|Editors?)|\s*=\s*)$"
 )
 
 
@@ -202,8 +201,11 @@ def is_credit_trailer(text: str) -> bool:
     return words <= 30 and bool(_REPORTED_FROM.match(core)) and core[:1].isupper()
 
 
-def _entries(names_text: str, role: Role, *, drop_agencies: bool = False) -> list[Contributor]:
-    """Contributors of one names list; ``_Unparsed`` when a piece is neither name nor outlet."""
+def _entries(
+    names_text: str, role: Role, *, drop_agencies: bool = False, lenient: bool = False
+) -> list[Contributor]:
+    """Contributors of one names list; ``_Unparsed`` when a piece is neither name nor outlet
+    (``lenient``: such pieces, job titles in a byline, are skipped instead)."""
     people: list[Contributor] = []
     for name, place in split_names(strip_noise(names_text)):
         agency = canonical_agency(name)
@@ -214,7 +216,7 @@ def _entries(names_text: str, role: Role, *, drop_agencies: bool = False) -> lis
             people.append(Contributor(name=proper_case(name), role=role, kind="person", location=place))
         elif name.lower().startswith("the ") or re.search(r"(?i)\b(?:agencies|inputs)\b", name):
             continue  # an outlet the person writes for ("The San Diego Union-Tribune")
-        else:
+        elif not lenient:
             raise _Unparsed(name)
     return people
 
@@ -295,23 +297,23 @@ def _contacts(core: str) -> list[Contributor] | None:
 def parse_byline(text: str) -> list[Contributor]:
     """``By X and Y`` → X and Y, each ``reporting`` (the byline rule, docs/attribution.md).
 
-    Outlet words that close a byline (``, Associated Press``, ``, dpa =``) are dropped; an agency
-    that is the whole byline (``By Reuters``) is credited as an organisation; desk initials
-    (``Von: det/dpa``) and ``dpa correspondents`` name nobody.
+    Outlet words that close a byline (``, Associated Press``, ``, dpa =``, job titles) are
+    dropped; a byline of an agency alone (``By Reuters``), desk initials (``Von: det/dpa``),
+    ``dpa correspondents`` or a one-word user name (``admin``) names nobody: the agency is the
+    story's agency, not a contributor.
     """
     line = clean_inline(text)
     match = _BYLINE.match(line)
     names = match["names"] if match else line
     names = _BYLINE_TAIL.sub("", names).strip(" =")
-    if not names or _DESK_CODE.match(names.replace(" ", "")) or re.search(r"/", names):
+    names = names.split(" / ", 1)[0]  # "Geir Molnes / Faktisk.no": the outlet after the slash
+    if not names or _DESK_CODE.match(names.replace(" ", "")) or "/" in names:
         return []
     try:
-        people = _entries(names, "reporting", drop_agencies=True)
+        people = _entries(names, "reporting", drop_agencies=True, lenient=True)
     except _Unparsed:
         return []
-    if not people and canonical_agency(names):
-        return [Contributor(name=str(canonical_agency(names)), role="reporting", kind="organization")]
-    return people
+    return [p for p in people if len(p.name.split()) > 1]
 
 
 def _read(core: str) -> list[Contributor] | None:

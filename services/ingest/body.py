@@ -7,19 +7,23 @@ format's own photo reading.
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 from lxml import html as lxml_html
 
 from services.ingest.textclean import clean_inline
 from services.ingest.xmlsafe import local, text_of
 
-Block = tuple[str, str]  # ("p" | "h2", text)
+Block = tuple[str, str]
+#: preformatted copy inside one element (Reuters SNI text): an indented line starts a paragraph
+_INDENTED = re.compile(r"\n\s*\n|\n(?=[ \t]{2,}\S)")  # ("p" | "h2", text)
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "hl2"})
 _PARAGRAPHS = frozenset({"p", "li", "blockquote", "pre", "dd", "dt"})
 _SKIPPED = frozenset(
     {"script", "style", "figure", "figcaption", "media", "img", "table", "object", "iframe",
-     "noscript", "head", "title", "caption"}
+     "noscript", "head", "title", "caption", "header", "footer", "nav", "aside", "form", "button"}
 )  # fmt: skip
 
 
@@ -40,7 +44,8 @@ def blocks_from_element(root: etree._Element) -> list[Block]:
             add("h2", text_of(element))
             return
         if name in _PARAGRAPHS:
-            add("p", text_of(element))
+            for part in _INDENTED.split(text_of(element)):
+                add("p", part)
             return
         if element.text:
             add("p", element.text)

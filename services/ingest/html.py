@@ -1,29 +1,202 @@
-"""HTML article pages: main-content extraction (trafilatura), then the plain-text reading."""
+"""HTML article pages (republished wire stories): main content, byline, credits and photos.
+
+The story text is extracted with trafilatura (scripts, styles, navigation and most boilerplate
+dropped). Around it, from the page itself:
+
+- the headline: ``og:title``/``twitter:title`` (a `` | Site`` or `` - Site`` suffix removed), else
+  the ``<h1>``, else ``<title>``;
+- the byline: the first short "By …" element (or one marked ``byline``/``author``) after the
+  ``<h1>``, else the page's author metadata (``meta name=author``, JSON-LD);
+- credit lines the extractor left out (Bloomberg's "With assistance from", "Edited by:",
+  "To contact the reporter…"): short elements after the ``<h1>`` that read as credits;
+- photos: captions and credits (``figcaption``, ``*caption*``/``*credit*`` elements, ``img``
+  ``alt``/``title``) between the ``<h1>`` and the end of the story text, so that related-story
+  widgets do not lend the story their photographers.
+
+Everything then goes through the same normalisation as every other format.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
+from typing import Any
 
 import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
 
+from services.ingest import attribution
+from services.ingest.assemble import Copy, normalise
 from services.ingest.draft import Draft
-from services.ingest.text import parse_text
+from services.ingest.photos import credit_segment, looks_like_photo_credit, photographers
+from services.ingest.textclean import clean_inline, fold
 from shared.errors import ParseError
+from shared.models import Photo
+
+_AUTHOR_META = ("author", "sailthru.author", "analyticsattributes.author", "article:author", "byl", "dc.creator")
+_MARKED = re.compile(r"byline|author", re.IGNORECASE)
+_CAPTIONED = re.compile(r"caption|credit", re.IGNORECASE)
+_BY = re.compile(r"^\s*By\s+\S", re.IGNORECASE)
+_SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{2,40}$")
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 
 
-def parse_html(html: str, *, received: datetime | None = None) -> Draft:
-    """Extract the article from a page (scripts, styles, ads and navigation dropped)."""
-    extracted = trafilatura.bare_extraction(
-        html, include_comments=False, include_tables=False, with_metadata=True
-    )
+def _meta(doc: etree._Element, *names: str) -> str | None:
+    for element in doc.iter("meta"):
+        key = (element.get("name") or element.get("property") or "").lower()
+        if key in names:
+            value = element.get("content") or element.get("value")
+            if value and value.strip():
+                return clean_inline(value)
+    return None
+
+
+def _headline(doc: etree._Element, fallback: str) -> str:
+    h1 = next((clean_inline(el.text_content()) for el in doc.iter("h1") if clean_inline(el.text_content())), "")
+    social = _meta(doc, "og:title", "twitter:title")
+    if social:
+        trimmed = _SITE_SUFFIX.sub("", social)
+        if not h1 or fold(trimmed) == fold(h1) or fold(h1) in fold(social):
+            return trimmed
+    return h1 or (_SITE_SUFFIX.sub("", fallback) if fallback else "")
+
+
+def _json_ld_authors(doc: etree._Element) -> list[str]:
+    names: list[str] = []
+    for script in doc.iter("script"):
+        if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
+            continue
+        try:
+            data: Any = json.loads(script.text)
+        except ValueError:
+            continue
+        for entry in data if isinstance(data, list) else [data]:
+            author = entry.get("author") if isinstance(entry, dict) else None
+            for person in author if isinstance(author, list) else [author]:
+                if isinstance(person, dict) and isinstance(person.get("name"), str):
+                    names.append(person["name"])
+                elif isinstance(person, str):
+                    names.append(person)
+    return names
+
+
+def _after(elements: list[etree._Element], start: etree._Element | None) -> list[etree._Element]:
+    if start is None:
+        return elements
+    try:
+        return elements[elements.index(start) :]
+    except ValueError:
+        return elements
+
+
+def _byline(doc: etree._Element, ordered: list[etree._Element], h1: etree._Element | None, extracted_author: str | None) -> str | None:
+    for element in _after(ordered, h1):
+        if element.tag in ("script", "style", "a", "meta") or not isinstance(element.tag, str):
+            continue
+        text = clean_inline(element.text_content())
+        if not text or len(text) > 120:
+            continue
+        marked = _MARKED.search(" ".join(element.get(a) or "" for a in ("class", "id", "itemprop", "rel")))
+        if _BY.match(text) or (marked and len(text.split()) <= 8):
+            candidate = text if _BY.match(text) else f"By {text}"
+            if attribution.parse_byline(candidate):
+                return candidate
+    for author in (
+        _meta(doc, *_AUTHOR_META),
+        "; ".join(_json_ld_authors(doc)) or None,
+        extracted_author,
+    ):
+        if author:
+            candidate = "By " + re.sub(r"\s*;\s*", " and ", author.removeprefix("By ").strip())
+            if attribution.parse_byline(candidate):
+                return candidate
+    return None
+
+
+def _story_end(ordered: list[etree._Element], last_paragraph: str) -> int:
+    key = last_paragraph[:40]
+    end = len(ordered)
+    if not key:
+        return end
+    for index, element in enumerate(ordered):
+        if isinstance(element.tag, str) and clean_inline(element.text or "").startswith(key):
+            end = index
+    return end
+
+
+def _photos(ordered: list[etree._Element], start: int, end: int) -> list[Photo]:
+    photos: list[Photo] = []
+    seen: set[str] = set()
+    for element in ordered[start : end + 1]:
+        if not isinstance(element.tag, str):
+            continue
+        texts: list[str] = []
+        if element.tag == "img":
+            texts += [element.get("alt") or "", element.get("title") or ""]
+        elif element.tag == "figcaption" or _CAPTIONED.search(element.get("class") or ""):
+            texts.append(element.text_content())
+        for raw in texts:
+            text = clean_inline(raw)
+            if not text or not looks_like_photo_credit(text) or not photographers(text):
+                continue
+            credit, _ = credit_segment(text)
+            key = fold(credit)
+            if key in seen:
+                continue
+            seen.add(key)
+            caption = text[: text.rfind(credit)].strip(" ().") if credit in text else text
+            photos.append(Photo(caption=caption, credit=clean_inline(credit)))
+    return photos
+
+
+def _credit_lines(ordered: list[etree._Element], start: int, body: set[str]) -> list[str]:
+    lines: list[str] = []
+    for element in ordered[start:]:
+        if not isinstance(element.tag, str) or element.tag in ("script", "style", "a"):
+            continue
+        text = clean_inline(element.text_content())
+        if not text or len(text) > 300 or fold(text) in body:
+            continue
+        if attribution.is_credit_trailer(text) and attribution.parse_credit_line(text).parsed:
+            if all(fold(text) != fold(seen) for seen in lines):
+                lines.append(text)
+    return lines
+
+
+def parse_html(page: str, *, received: datetime | None = None) -> Draft:
+    """Extract the article from a page and normalise it like any other copy."""
+    try:
+        doc = lxml_html.document_fromstring(page)
+    except (etree.ParserError, ValueError) as exc:
+        raise ParseError(f"unreadable HTML: {exc}", format="html") from None
+    extracted = trafilatura.bare_extraction(page, include_comments=False, include_tables=False, with_metadata=True)
     if extracted is None:
         raise ParseError("no article text found in the page", format="html")
     data = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)
-    title = (data.get("title") or "").strip()
-    text = (data.get("text") or "").strip()
-    if not text:
+    text = _MARKDOWN_IMAGE.sub("", data.get("text") or "")
+    lines = [clean_inline(line).lstrip("-• ").strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
         raise ParseError("no article text found in the page", format="html")
-    paragraphs = "\n\n".join(line for line in text.splitlines() if line.strip())
-    draft = parse_text(f"{title}\n\n{paragraphs}" if title else paragraphs, received=received)
-    site = (data.get("sitename") or "").strip() or None
-    return draft.model_copy(update={"format": "html", "publisher": draft.publisher or site})
+    ordered = list(doc.iter())
+    h1 = next(iter(doc.iter("h1")), None)
+    start = ordered.index(h1) if h1 is not None else 0
+    end = _story_end(ordered, lines[-1])
+    headline = _headline(doc, clean_inline(data.get("title") or ""))
+    body_keys = {fold(line) for line in lines}
+    copy = Copy(
+        format="html",
+        headline=headline,
+        blocks=[("p", line) for line in lines],
+        byline=_byline(doc, ordered, h1, data.get("author")),
+        credit_lines=[line for line in _credit_lines(ordered, start, body_keys)],
+        publisher=clean_inline(data.get("sitename") or "") or _meta(doc, "og:site_name"),
+        photos=_photos(ordered, start, end),
+        language=(doc.get("lang") or None),
+        cut_at_credit=True,
+    )
+    if not clean_inline(copy.headline):
+        raise ParseError("no headline found in the page", format="html")
+    return normalise(copy, received)

@@ -110,7 +110,7 @@ def is_person_name(text: str) -> bool:
             return False
         if bare[0].isupper():
             capitalised += 1
-        elif low not in PARTICLES:
+        elif low not in PARTICLES and low.split("-", 1)[0] not in PARTICLES:
             return False
     if capitalised == 0:
         return False
