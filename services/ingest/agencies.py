@@ -45,8 +45,16 @@ _PUNCT = re.compile(r"[\s.·]+")
 def canonical_agency(name: str) -> str | None:
     """The canonical name of an agency, or ``None`` when ``name`` is not one we know."""
     key = _PUNCT.sub(" ", name.strip().strip("()").replace("’", "'")).strip().casefold()
+    key = re.sub(r"^www |(?<=\w) (?:com|co uk|org|net)$", "", key)  # "Bloomberg.com" → bloomberg
     return _LOOKUP.get(key) or _LOOKUP.get(key.replace(" ", ""))
 
 
 def is_agency(name: str) -> bool:
     return canonical_agency(name) is not None
+
+
+def mentions_agency(text: str, agency: str) -> bool:
+    """Does ``text`` name ``agency`` (any of its spellings, as a word)?"""
+    variants = _AGENCIES.get(agency, (agency.lower(),))
+    low = text.casefold()
+    return any(re.search(rf"(?<![\w]){re.escape(v)}(?![\w])", low) for v in variants)

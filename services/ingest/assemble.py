@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from services.ingest import attribution
-from services.ingest.agencies import canonical_agency
+from services.ingest.agencies import canonical_agency, mentions_agency
 from services.ingest.dateline import caption_date, parse_dateline
 from services.ingest.draft import Draft, Signal
 from services.ingest.headlines import split_headline_flags
@@ -36,7 +36,7 @@ _BYLINE = re.compile(r"^By\s+\S", re.IGNORECASE)
 _RULE = re.compile(r"^[_\-=*#~. ]{3,}$")
 _BULLET = re.compile(r"^[*•·]\s+")
 _CLOSING_CORRECTION = re.compile(r"^This (?:version|story|article) (?:corrects|has been corrected)\b", re.IGNORECASE)
-_GLUED_DATELINE = re.compile(
+GLUED_DATELINE = re.compile(
     r"(?<![\w(])[A-Z][A-Z.'’ -]{2,40}(?:,\s+[A-Z][\w.'’ -]{1,30})?(?:,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s+"
     r"\((?:AP|Reuters|AFP|UPI|Yonhap|dpa|Bloomberg|Xinhua|EFE|ANSA|Kyodo)\)\s*(?:—|–|--|-|_)\s"
 )
@@ -74,7 +74,7 @@ class Copy:
     credits_found: list[attribution.Attribution] = field(default_factory=list)
     #: page copy (HTML, republished text): the story ends at its credit line, and its start is
     #: searched further down and inside paragraphs
-    cut_at_credit: bool = False
+    page: bool = False
 
 
 def _reference_date(copy: Copy, received: datetime | None) -> date | None:
@@ -124,7 +124,7 @@ class _Front:
 
 def _embedded_dateline(text: str) -> int | None:
     """Where a dateline starts inside a paragraph glued to page chrome or a byline."""
-    match = _GLUED_DATELINE.search(text)
+    match = GLUED_DATELINE.search(text)
     return match.start() if match and match.start() > 0 else None
 
 
@@ -180,7 +180,7 @@ def _is_byline(text: str) -> bool:
     return bool(_BYLINE.match(text)) and len(text.split()) <= 12
 
 
-def _cut_at_credit(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def cut_at_credit(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """A page goes on after the story's credit line (share buttons, more stories): cut there."""
     for index, (kind, text) in enumerate(blocks):
         if index >= 2 and kind == "p" and attribution.is_credit_trailer(text):
@@ -258,7 +258,7 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
     headline, flag_signal = split_headline_flags(clean_inline(copy.headline))
     blocks = _clean_blocks(copy, headline)
     reference = _reference_date(copy, received)
-    front = _front(blocks, copy.cut_at_credit, reference)
+    front = _front(blocks, copy.page, reference)
     blocks = front.blocks
 
     dateline = _dateline(copy, blocks, reference)
@@ -267,8 +267,9 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
 
     results = list(copy.credits_found)
     closing_correction: str | None = None
-    if copy.cut_at_credit:
-        blocks = _cut_at_credit(blocks)
+    trailer: list[str] = []
+    if copy.page:
+        blocks = cut_at_credit(blocks)
     if not copy.credits_found:
         blocks, trailer, closing_correction = _take_trailer(blocks)
         results.extend(attribution.parse_credit_line(line) for line in trailer)
@@ -281,8 +282,13 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
         else [*attribution.parse_byline(copy.byline or front.byline or ""), *copy.people]
     )
     credited = [person for result in results for person in result.contributors]
+    photos = copy.photos
+    story_agency = canonical_agency(copy.agency or "") or (dateline.agency if dateline else None)
+    if copy.page and story_agency:
+        # a page shows other stories' photos too: keep those credited to the story's agency
+        photos = [p for p in photos if mentions_agency(p.credit, story_agency)]
     photo_people = [
-        person for photo in copy.photos for person in photographers(photo.credit, own_only=True)
+        person for photo in photos for person in photographers(photo.credit, own_only=True)
     ]
     contributors = _dedupe([*byline_people, *credited, *photo_people])
     credit_line, parsed_ok = attribution.combine(byline_people, results)
@@ -290,6 +296,7 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
     agency = (
         canonical_agency(copy.agency or "")
         or next((c.name for c in credited if c.kind == "organization"), None)
+        or next(filter(None, map(attribution.agency_named, [*trailer, *copy.credit_lines])), None)
         or (dateline.agency if dateline else None)
         or copy.default_agency
     )
@@ -311,7 +318,7 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
         language=copy.language,
         dateline=dateline,
         body=body,
-        photos=copy.photos,
+        photos=photos,
         contributors=contributors,
         credit_line=credit_line,
         credit_line_parsed=parsed_ok,

@@ -294,6 +294,19 @@ def _contacts(core: str) -> list[Contributor] | None:
     return people
 
 
+_NAMED_OUTLET = re.compile(
+    r"^(?:--\s*)?(?:The\s+)?(?P<outlet>Associated\s+Press|AP|Reuters|AFP|Bloomberg|dpa|UPI)\b"
+    r"(?:['’]s)?\s+(?:[A-Z][a-z]+\s+)?(?:writers?|correspondents?|reporters?|staff)\b",
+    re.IGNORECASE,
+)
+
+
+def agency_named(text: str) -> str | None:
+    """The agency a credit line names for its writers (``Associated Press writers X and Y…``)."""
+    match = _NAMED_OUTLET.match(_strip_frame(clean_inline(text)))
+    return canonical_agency(match["outlet"]) if match else None
+
+
 def parse_byline(text: str) -> list[Contributor]:
     """``By X and Y`` → X and Y, each ``reporting`` (the byline rule, docs/attribution.md).
 
@@ -306,7 +319,8 @@ def parse_byline(text: str) -> list[Contributor]:
     match = _BYLINE.match(line)
     names = match["names"] if match else line
     names = _BYLINE_TAIL.sub("", names).strip(" =")
-    names = names.split(" / ", 1)[0]  # "Geir Molnes / Faktisk.no": the outlet after the slash
+    # "Geir Molnes / Faktisk.no", "X and Y - AP Technology Writers | AP": what follows is not names
+    names = re.split(r"\s+[/|–—-]\s+", names, maxsplit=1)[0]
     if not names or _DESK_CODE.match(names.replace(" ", "")) or "/" in names:
         return []
     try:

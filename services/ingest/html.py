@@ -28,9 +28,16 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from services.ingest import attribution
-from services.ingest.assemble import Copy, normalise
+from services.ingest.agencies import canonical_agency
+from services.ingest.assemble import GLUED_DATELINE, Copy, cut_at_credit, normalise
+from services.ingest.dateline import parse_dateline
 from services.ingest.draft import Draft
-from services.ingest.photos import credit_segment, looks_like_photo_credit, photographers
+from services.ingest.photos import (
+    caption_and_credit,
+    credit_segment,
+    looks_like_photo_credit,
+    photographers,
+)
 from services.ingest.textclean import clean_inline, fold
 from shared.errors import ParseError
 from shared.models import Photo
@@ -53,14 +60,23 @@ def _meta(doc: etree._Element, *names: str) -> str | None:
     return None
 
 
-def _headline(doc: etree._Element, fallback: str) -> str:
-    h1 = next((clean_inline(el.text_content()) for el in doc.iter("h1") if clean_inline(el.text_content())), "")
-    social = _meta(doc, "og:title", "twitter:title")
-    if social:
-        trimmed = _SITE_SUFFIX.sub("", social)
-        if not h1 or fold(trimmed) == fold(h1) or fold(h1) in fold(social):
-            return trimmed
-    return h1 or (_SITE_SUFFIX.sub("", fallback) if fallback else "")
+def _headline(doc: etree._Element, fallback: str, site: str | None) -> str:
+    """``og:title`` (without a site suffix), else a marked headline, else the ``<h1>``, else title."""
+    social = _SITE_SUFFIX.sub("", _meta(doc, "og:title", "twitter:title") or "")
+    generic = re.search(r"(?i)latest news|headlines|breaking news|home ?page", social) or (
+        site and fold(site).split(".")[0] in fold(social)
+    )
+    if social and not generic:
+        return social
+    for element in doc.iter():
+        if not isinstance(element.tag, str):
+            continue
+        marks = " ".join(element.get(a) or "" for a in ("class", "itemprop"))
+        if element.tag == "h1" or re.search(r"\b(?:headline|entry-title)\b", marks):
+            text = clean_inline(element.text_content())
+            if len(text.split()) >= 3 and (not site or fold(text) != fold(site)):
+                return text
+    return _SITE_SUFFIX.sub("", fallback) if fallback else ""
 
 
 def _json_ld_authors(doc: etree._Element) -> list[str]:
@@ -91,39 +107,77 @@ def _after(elements: list[etree._Element], start: etree._Element | None) -> list
         return elements
 
 
-def _byline(doc: etree._Element, ordered: list[etree._Element], h1: etree._Element | None, extracted_author: str | None) -> str | None:
-    for element in _after(ordered, h1):
-        if element.tag in ("script", "style", "a", "meta") or not isinstance(element.tag, str):
-            continue
-        text = clean_inline(element.text_content())
-        if not text or len(text) > 120:
-            continue
-        marked = _MARKED.search(" ".join(element.get(a) or "" for a in ("class", "id", "itemprop", "rel")))
-        if _BY.match(text) or (marked and len(text.split()) <= 8):
-            candidate = text if _BY.match(text) else f"By {text}"
-            if attribution.parse_byline(candidate):
-                return candidate
+def _byline_of(element: etree._Element) -> str | None:
+    """A "By …" element's byline; nested bylines (a wrapper holding name and date) give the
+    innermost element that still reads as one."""
+    if element.tag in ("script", "style", "meta") or not isinstance(element.tag, str):
+        return None
+    text = clean_inline(element.text_content())
+    if not text or len(text) > 160:
+        return None
+    marked = _MARKED.search(" ".join(element.get(a) or "" for a in ("class", "id", "itemprop", "rel")))
+    if not (_BY.match(text) or (marked and len(text.split()) <= 8)):
+        return None
+    for sub in element:
+        # a wrapper (byline plus date): the inner element that is a whole "By …" line wins
+        if isinstance(sub.tag, str) and _BY.match(clean_inline(sub.text_content())):
+            inner = _byline_of(sub)
+            if inner:
+                return inner
+    candidate = text if _BY.match(text) else f"By {text}"
+    return candidate if attribution.parse_byline(candidate) else None
+
+
+def _byline(
+    doc: etree._Element,
+    after_h1: list[etree._Element],
+    extracted_author: str | None,
+    site: str | None,
+) -> str | None:
+    for element in after_h1:
+        if (found := _byline_of(element)) is not None:
+            return found
     for author in (
         _meta(doc, *_AUTHOR_META),
         "; ".join(_json_ld_authors(doc)) or None,
         extracted_author,
     ):
-        if author:
+        if author and not (site and fold(site.split(".")[0]) in fold(author)):
             candidate = "By " + re.sub(r"\s*;\s*", " and ", author.removeprefix("By ").strip())
             if attribution.parse_byline(candidate):
                 return candidate
     return None
 
 
-def _story_end(ordered: list[etree._Element], last_paragraph: str) -> int:
-    key = last_paragraph[:40]
-    end = len(ordered)
-    if not key:
-        return end
-    for index, element in enumerate(ordered):
-        if isinstance(element.tag, str) and clean_inline(element.text or "").startswith(key):
-            end = index
-    return end
+def _story_end(ordered: list[etree._Element], start: int, last_line: str) -> int:
+    """Index of the element holding the story's last line (its credit line, usually)."""
+    key = last_line[:40]
+    for index in range(start, len(ordered)):
+        element = ordered[index]
+        if isinstance(element.tag, str) and key and (
+            key in clean_inline(element.text or "") or key in clean_inline(element.tail or "")
+        ):
+            return index
+    return len(ordered)
+
+
+def _lead_paragraph(ordered: list[etree._Element], start: int, lines: list[str]) -> str | None:
+    """The dateline paragraph when the extractor lost it (glued to page chrome): the first text
+    after the headline that opens with, or holds, a dateline."""
+    if any(parse_dateline(line) or GLUED_DATELINE.search(line) for line in lines[:8]):
+        return None
+    for element in ordered[start:]:
+        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
+            continue
+        for raw in (element.text, element.tail):
+            text = clean_inline(raw or "")
+            if len(text.split()) < 8:
+                continue
+            if parse_dateline(text):
+                return text
+            if match := GLUED_DATELINE.search(text):
+                return text[match.start() :]
+    return None
 
 
 def _photos(ordered: list[etree._Element], start: int, end: int) -> list[Photo]:
@@ -141,13 +195,12 @@ def _photos(ordered: list[etree._Element], start: int, end: int) -> list[Photo]:
             text = clean_inline(raw)
             if not text or not looks_like_photo_credit(text) or not photographers(text):
                 continue
-            credit, _ = credit_segment(text)
-            key = fold(credit)
-            if key in seen:
+            segment, _ = credit_segment(text)
+            if fold(segment) in seen:
                 continue
-            seen.add(key)
-            caption = text[: text.rfind(credit)].strip(" ().") if credit in text else text
-            photos.append(Photo(caption=caption, credit=clean_inline(credit)))
+            seen.add(fold(segment))
+            caption, credit = caption_and_credit(text)
+            photos.append(Photo(caption=caption, credit=credit))
     return photos
 
 
@@ -183,19 +236,22 @@ def parse_html(page: str, *, received: datetime | None = None) -> Draft:
     ordered = list(doc.iter())
     h1 = next(iter(doc.iter("h1")), None)
     start = ordered.index(h1) if h1 is not None else 0
-    end = _story_end(ordered, lines[-1])
-    headline = _headline(doc, clean_inline(data.get("title") or ""))
-    body_keys = {fold(line) for line in lines}
+    if lead := _lead_paragraph(ordered, start, lines):
+        lines.insert(0, lead)
+    story = [text for _, text in cut_at_credit([("p", line) for line in lines])]
+    end = _story_end(ordered, start, story[-1])
+    site = clean_inline(data.get("sitename") or "") or _meta(doc, "og:site_name")
     copy = Copy(
         format="html",
-        headline=headline,
-        blocks=[("p", line) for line in lines],
-        byline=_byline(doc, ordered, h1, data.get("author")),
-        credit_lines=[line for line in _credit_lines(ordered, start, body_keys)],
-        publisher=clean_inline(data.get("sitename") or "") or _meta(doc, "og:site_name"),
+        headline=_headline(doc, clean_inline(data.get("title") or ""), site),
+        blocks=[("p", line) for line in story],
+        byline=_byline(doc, ordered[start:], data.get("author"), site),
+        credit_lines=_credit_lines(ordered, start, {fold(line) for line in lines}),
+        publisher=site,
+        default_agency=canonical_agency(site or ""),
         photos=_photos(ordered, start, end),
         language=(doc.get("lang") or None),
-        cut_at_credit=True,
+        page=True,
     )
     if not clean_inline(copy.headline):
         raise ParseError("no headline found in the page", format="html")

@@ -30,7 +30,8 @@ NOT_NAME_WORDS = frozenset(
      "ap", "dpa", "epa", "bloomberg", "businessweek", "rights", "reserved", "copyright", "report",
      "story", "this", "that", "the", "and", "with", "from", "for", "via", "by", "contributed",
      "reporting", "editing", "writing", "agencies", "inputs", "user", "flickr", "salon", "slate",
-     "politico", "facebook", "twitter", "instagram", "youtube"}
+     "politico", "facebook", "twitter", "instagram", "youtube", "viewing", "our", "your", "content",
+     "watch", "min", "read", "share", "subscribe", "follow", "video"}
 )  # fmt: skip
 _ARTICLES = frozenset({"the", "el", "la", "le", "les", "los", "las", "der", "die", "das", "il"})
 _WORD = re.compile(r"^(?:[^\W\d_][\w'’.\-]*|[A-Z]\.?)$")

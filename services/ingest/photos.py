@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from services.ingest.namelists import REGIONS
 from services.ingest.personnames import is_person_name, proper_case
 from shared.models import Contributor
 
@@ -103,6 +104,21 @@ def credit_segment(text: str) -> tuple[str, bool]:
     return (text[ends[-1].end() :] if ends else text), False
 
 
+def caption_and_credit(text: str) -> tuple[str, str]:
+    """(caption, credit) of a caption line; the credit keeps its label or parentheses, so that
+    reading it again (``photographers``) sees what marked it as a credit."""
+    segment, _ = credit_segment(text)
+    pos = text.rfind(segment) if segment else -1
+    if pos < 0:
+        return text, segment
+    for label in _LABEL.finditer(text):
+        if pos - 2 <= label.end() <= pos + 1:
+            pos = label.start()
+    if pos > 0 and text[pos - 1] in "([":
+        pos -= 1
+    return text[:pos].strip(), text[pos:].strip()
+
+
 def _leading_credit(text: str) -> str | None:
     """``dpa/Jan Woitas Im Oktober …``: a credit in front of the caption (two name words)."""
     match = re.match(r"^(?:dpa|AFP|AP|REUTERS|Reuters)\s*/\s*(?P<rest>.+)$", text)
@@ -130,7 +146,7 @@ def photographers(credit: str, *, own_only: bool = False) -> list[Contributor]:
     for part in splitter.split(segment):
         part = part.strip(" .:-–()[]\u200b")
         # photographers are credited by full name; one word is an organisation (Bundespolizei)
-        if part and len(part.split()) >= 2 and is_person_name(part):
+        if part and len(part.split()) >= 2 and part.lower() not in REGIONS and is_person_name(part):
             name = proper_case(part)
             if all(p.name != name for p in people):
                 people.append(Contributor(name=name, role="photography", kind="person"))
