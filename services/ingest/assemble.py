@@ -70,8 +70,6 @@ class Copy:
     correction: str | None = None
     photos: list[Photo] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
-    #: the text parser has already found where the story ends; no trailer scan needed
-    credits_found: list[attribution.Attribution] = field(default_factory=list)
     #: page copy (HTML, republished text): the story ends at its credit line, and its start is
     #: searched further down and inside paragraphs
     page: bool = False
@@ -265,14 +263,13 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
     if blocks and blocks[0][0] == "p" and (in_text := parse_dateline(blocks[0][1], reference)):
         blocks[0] = ("p", in_text.rest)
 
-    results = list(copy.credits_found)
+    results: list[attribution.Attribution] = []
     closing_correction: str | None = None
     trailer: list[str] = []
     if copy.page:
         blocks = cut_at_credit(blocks)
-    if not copy.credits_found:
-        blocks, trailer, closing_correction = _take_trailer(blocks)
-        results.extend(attribution.parse_credit_line(line) for line in trailer)
+    blocks, trailer, closing_correction = _take_trailer(blocks)
+    results.extend(attribution.parse_credit_line(line) for line in trailer)
     results.extend(attribution.parse_credit_line(line) for line in copy.credit_lines)
 
     authors = [p for p in copy.people if p.role in ("reporting", "writing")]
