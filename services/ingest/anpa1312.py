@@ -31,10 +31,15 @@ _SERVICE = re.compile(
 )
 _LEAD = re.compile(r"(?P<n>\d+)(?:st|nd|rd|th)\s*Ld", re.IGNORECASE)
 _TAG = re.compile(r"AP-[A-Z]{2}-(?P<m>\d\d)-(?P<d>\d\d)-(?P<y>\d\d)\s+(?P<H>\d\d)(?P<M>\d\d)GMT")
-_ADVISORY = re.compile(r"^(?:\(?Eds?:|AP Photos?\b|AP Video\b|EDITOR'S NOTE|With AP Photos|Embargoed|For use)", re.IGNORECASE)
+_ADVISORY = re.compile(
+    r"^(?:\(?Eds?:|AP Photos?\b|AP Video\b|EDITOR'S NOTE|With AP Photos|Embargoed|For use)",
+    re.IGNORECASE,
+)
 
 
-def _version(service: re.Match[str] | None, advisories: list[str]) -> tuple[int | None, Signal | None]:
+def _version(
+    service: re.Match[str] | None, advisories: list[str]
+) -> tuple[int | None, Signal | None]:
     text = " ".join([service["version"] or "" if service else "", *advisories])
     signal: Signal | None = None
     version: int | None = None
@@ -56,7 +61,12 @@ def _published(trailer: str) -> datetime | None:
         return None
     try:
         return datetime(
-            2000 + int(match["y"]), int(match["m"]), int(match["d"]), int(match["H"]), int(match["M"]), tzinfo=UTC
+            2000 + int(match["y"]),
+            int(match["m"]),
+            int(match["d"]),
+            int(match["H"]),
+            int(match["M"]),
+            tzinfo=UTC,
         )
     except ValueError:
         return None
@@ -74,10 +84,9 @@ def parse_anpa1312(text: str, received: datetime | None = None) -> list[Draft]:
         if not blocks and not current and line.lstrip().startswith("^"):
             marked.append(line.strip().lstrip("^").rstrip("<=").strip())
             continue
-        if raw.startswith("\t") or not line.strip():
-            if current:
-                blocks.append(("p", " ".join(current)))
-                current = []
+        if (raw.startswith("\t") or not line.strip()) and current:
+            blocks.append(("p", " ".join(current)))
+            current = []
         if line.strip() and not line.strip().startswith("^"):
             current.append(line.strip())
     if current:

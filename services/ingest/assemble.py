@@ -24,7 +24,7 @@ from services.ingest import attribution
 from services.ingest.agencies import canonical_agency, mentions_agency
 from services.ingest.dateline import caption_date, parse_dateline
 from services.ingest.draft import Draft, Signal
-from services.ingest.headlines import split_headline_flags
+from services.ingest.headlines import split_headline_flags, update_number
 from services.ingest.photos import photographers
 from services.ingest.textclean import clean_inline, fold
 from shared.models import BodyBlock, Contributor, Dateline, Photo
@@ -35,7 +35,9 @@ _CORRECTION_NOTE = re.compile(r"\bcorrect(?:s|ed|ing|ion)\b", re.IGNORECASE)
 _BYLINE = re.compile(r"^By\s+\S", re.IGNORECASE)
 _RULE = re.compile(r"^[_\-=*#~. ]{3,}$")
 _BULLET = re.compile(r"^[*•·]\s+")
-_CLOSING_CORRECTION = re.compile(r"^This (?:version|story|article) (?:corrects|has been corrected)\b", re.IGNORECASE)
+_CLOSING_CORRECTION = re.compile(
+    r"^This (?:version|story|article) (?:corrects|has been corrected)\b", re.IGNORECASE
+)
 GLUED_DATELINE = re.compile(
     r"(?<![\w(])[A-Z][A-Z.'’ -]{2,40}(?:,\s+[A-Z][\w.'’ -]{1,30})?(?:,\s+[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s+"
     r"\((?:AP|Reuters|AFP|UPI|Yonhap|dpa|Bloomberg|Xinhua|EFE|ANSA|Kyodo)\)\s*(?:—|–|--|-|_)\s"
@@ -141,10 +143,17 @@ def _front(blocks: list[tuple[str, str]], scan: bool, reference: date | None) ->
         if parse_dateline(text, reference):
             found = index
             break
-        if (scan or index == 0 or _BYLINE.match(text)) and (cut := _embedded_dateline(text)) is not None:
-            head, tail = text[:cut].strip(), text[cut:]
-            blocks = [*blocks[:index], *([("p", head)] if head else []), ("p", tail), *blocks[index + 1 :]]
-            found = index + (1 if head else 0)
+        if (scan or index == 0 or _BYLINE.match(text)) and (
+            cut := _embedded_dateline(text)
+        ) is not None:
+            before, tail = text[:cut].strip(), text[cut:]
+            blocks = [
+                *blocks[:index],
+                *([("p", before)] if before else []),
+                ("p", tail),
+                *blocks[index + 1 :],
+            ]
+            found = index + (1 if before else 0)
             break
     front = _Front(blocks)
     head = blocks[:found] if found is not None else []
@@ -153,8 +162,13 @@ def _front(blocks: list[tuple[str, str]], scan: bool, reference: date | None) ->
     if found is None:
         # no dateline: only leading notes and a byline leave the body
         index = 0
-        while index < len(blocks) and blocks[index][0] == "p" and (
-            _NOTE.match(blocks[index][1]) or (_is_byline(blocks[index][1]) and front.byline is None)
+        while (
+            index < len(blocks)
+            and blocks[index][0] == "p"
+            and (
+                _NOTE.match(blocks[index][1])
+                or (_is_byline(blocks[index][1]) and front.byline is None)
+            )
         ):
             index += 1
         head, found = blocks[:index], index
@@ -171,7 +185,10 @@ def _front(blocks: list[tuple[str, str]], scan: bool, reference: date | None) ->
 
 
 def _front_like(text: str) -> bool:
-    return bool(_NOTE.match(text) or _is_byline(text) or _BULLET.match(text)) or len(text.split()) <= 12
+    return (
+        bool(_NOTE.match(text) or _is_byline(text) or _BULLET.match(text))
+        or len(text.split()) <= 12
+    )
 
 
 def _is_byline(text: str) -> bool:
@@ -184,7 +201,8 @@ def cut_at_credit(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
         if index >= 2 and kind == "p" and attribution.is_credit_trailer(text):
             end = index + 1
             while end < len(blocks) and (
-                attribution.is_credit_trailer(blocks[end][1]) or attribution.is_signoff(blocks[end][1])
+                attribution.is_credit_trailer(blocks[end][1])
+                or attribution.is_signoff(blocks[end][1])
             ):
                 end += 1
             return blocks[:end]
@@ -230,9 +248,7 @@ def _dedupe(people: list[Contributor]) -> list[Contributor]:
     return out
 
 
-def _dateline(
-    copy: Copy, blocks: list[tuple[str, str]], reference: date | None
-) -> Dateline | None:
+def _dateline(copy: Copy, blocks: list[tuple[str, str]], reference: date | None) -> Dateline | None:
     """The dateline opening the first paragraph, completed by the format's dateline field."""
     in_text = parse_dateline(blocks[0][1], reference) if blocks and blocks[0][0] == "p" else None
     field_text = clean_inline(copy.dateline or "")
@@ -326,6 +342,8 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
         first_created=copy.first_created,
         signal=signal,
         correction=correction,
-        source_version=copy.source_version,
+        source_version=copy.source_version
+        if copy.source_version is not None
+        else update_number(clean_inline(copy.headline)),
         links=copy.links,
     )

@@ -126,7 +126,9 @@ _WRITER_PREFIX = re.compile(
     r"^(?:--\s*)?(?:(?:The\s+)?Associated\s+Press|AP|Reuters|AFP|Bloomberg)?\s*"
     r"(?:[A-Z][a-z]+\s+){0,2}(?:[Ss]taff\s+)?(?:[Ww]riters?|[Cc]orrespondents?|[Rr]eporters?)\s+"
 )
-_POSSESSIVE = re.compile(r"^(?:--\s*)?(?P<outlet>[A-Z][\w.&]*(?:\s+[A-Z][\w.&]*){0,3})(?:['’]s|’|')\s+")
+_POSSESSIVE = re.compile(
+    r"^(?:--\s*)?(?P<outlet>[A-Z][\w.&]*(?:\s+[A-Z][\w.&]*){0,3})(?:['’]s|’|')\s+"
+)
 _REPORTED_FROM = re.compile(r"^(?P<names>.+?)\s+reported\s+from\s+(?P<rest>.+?)\.?$")
 _ALSO_FROM = re.compile(r"^(?P<names>.+?)\s+from\s+(?P<place>.+)$")
 _ASSISTANCE = re.compile(r"^-*\s*With\s+assistance\s+from\s+(?P<names>.+?)\.?$", re.IGNORECASE)
@@ -167,7 +169,9 @@ def role_of(phrase: str) -> Role:
 def _strip_frame(text: str) -> str:
     """``(Reporting by …)`` → ``Reporting by …``; parentheses inside the line stay balanced."""
     text = _FRAME_START.sub("", text)
-    while text.endswith((")", "]")) and text.count("(") + text.count("[") < text.count(")") + text.count("]"):
+    while text.endswith((")", "]")) and text.count("(") + text.count("[") < text.count(
+        ")"
+    ) + text.count("]"):
         text = text[:-1].rstrip()
     return re.sub(r"[\s.=]+$", "", text)
 
@@ -193,7 +197,11 @@ def is_signoff(text: str) -> bool:
 def is_credit_trailer(text: str) -> bool:
     """Is this paragraph (at the end of a story) a credit line of any style?"""
     core = _strip_frame(text.strip())
-    if looks_like_credit(text) or _ASSISTANCE.match(core) or core.lower().startswith("to contact the"):
+    if (
+        looks_like_credit(text)
+        or _ASSISTANCE.match(core)
+        or core.lower().startswith("to contact the")
+    ):
         return True
     words = len(core.split())
     if words <= 60 and re.search(r"\bcontributed\b.*$", core) and _CONTRIBUTED.match(core):
@@ -211,9 +219,13 @@ def _entries(
         agency = canonical_agency(name)
         if agency:
             if not drop_agencies:
-                people.append(Contributor(name=agency, role=role, kind="organization", location=place))
+                people.append(
+                    Contributor(name=agency, role=role, kind="organization", location=place)
+                )
         elif is_person_name(proper_case(name)):
-            people.append(Contributor(name=proper_case(name), role=role, kind="person", location=place))
+            people.append(
+                Contributor(name=proper_case(name), role=role, kind="person", location=place)
+            )
         elif name.lower().startswith("the ") or re.search(r"(?i)\b(?:agencies|inputs)\b", name):
             continue  # an outlet the person writes for ("The San Diego Union-Tribune")
         elif not lenient:
@@ -241,10 +253,7 @@ def _role_list(core: str) -> list[Contributor] | None:
         if rest and index + 1 < len(matches):
             raise _Unparsed(rest)
         names_text = re.sub(r"[\s;,]*(?:\band\b)?[\s;,]*$", "", names_text, flags=re.IGNORECASE)
-        if match["label"]:
-            role = _LABEL_ROLES[match["label"].lower()]
-        else:
-            role = role_of(match["phrase"])
+        role = _LABEL_ROLES[match["label"].lower()] if match["label"] else role_of(match["phrase"])
         found = _entries(names_text, role)
         if not found:
             raise _Unparsed(names_text)
@@ -265,7 +274,9 @@ def _sentence(sentence: str) -> list[Contributor] | None:
             people = [p if p.location else p.model_copy(update={"location": place}) for p in people]
         return people
     if match := _REPORTED_FROM.match(sentence):
-        clauses = re.split(r",?\s+and\s+(?=\S+\s+\S+\s+from\s)|,\s+(?=\S+\s+\S+\s+from\s)", match["rest"])
+        clauses = re.split(
+            r",?\s+and\s+(?=\S+\s+\S+\s+from\s)|,\s+(?=\S+\s+\S+\s+from\s)", match["rest"]
+        )
         people = [
             p.model_copy(update={"location": clean_inline(clauses[0])})
             for p in _entries(match["names"], "reporting")
@@ -276,7 +287,8 @@ def _sentence(sentence: str) -> list[Contributor] | None:
                 raise _Unparsed(clause)
             place = clean_inline(also["place"]).rstrip(".")
             people += [
-                p.model_copy(update={"location": place}) for p in _entries(also["names"], "reporting")
+                p.model_copy(update={"location": place})
+                for p in _entries(also["names"], "reporting")
             ]
         return people
     return None
@@ -339,7 +351,9 @@ def _read(core: str) -> list[Contributor] | None:
     if _BYLINE.match(core) and not _ROLE_RE.search(core):
         return parse_byline(core)
     roles = _ROLE_RE.search(core)
-    if looks_like_photo_credit(core) and not (roles and roles["phrase"] and role_of(roles["phrase"]) != "photography"):
+    if looks_like_photo_credit(core) and not (
+        roles and roles["phrase"] and role_of(roles["phrase"]) != "photography"
+    ):
         return photographers(core)
     if (people := _role_list(core)) is not None:
         return people
@@ -374,7 +388,9 @@ def parse_credit_line(text: str) -> Attribution:
     return Attribution(unique, format_credit_line(unique), parsed=True)
 
 
-def combine(byline: Sequence[Contributor], results: Iterable[Attribution]) -> tuple[str | None, bool]:
+def combine(
+    byline: Sequence[Contributor], results: Iterable[Attribution]
+) -> tuple[str | None, bool]:
     """The story's credit line: byline and credit-line people in canonical form (photographers
     stay on their photos), then any line we could not read, verbatim; and whether all parsed."""
     people: list[Contributor] = list(byline)

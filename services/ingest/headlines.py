@@ -45,3 +45,14 @@ def split_headline_flags(headline: str) -> tuple[str, Signal | None]:
             signal = found
         headline = headline[match.end() :]
     return headline.strip(), signal
+
+
+_UPDATE_NUMBER = re.compile(
+    r"^(?:REFILE\s*[-–:]\s*)?(?:UPDATE|WRAPUP)\s*(?P<n>\d+)\s*[-–:]", re.IGNORECASE
+)
+
+
+def update_number(headline: str) -> int | None:
+    """The version an ``UPDATE 2-`` headline announces: the first story is 1, ``UPDATE 1`` is 2."""
+    match = _UPDATE_NUMBER.match(headline.strip())
+    return int(match["n"]) + 1 if match else None

@@ -42,12 +42,28 @@ from services.ingest.textclean import clean_inline, fold
 from shared.errors import ParseError
 from shared.models import Photo
 
-_AUTHOR_META = ("author", "sailthru.author", "analyticsattributes.author", "article:author", "byl", "dc.creator")
+_AUTHOR_META = (
+    "author",
+    "sailthru.author",
+    "analyticsattributes.author",
+    "article:author",
+    "byl",
+    "dc.creator",
+)
 _MARKED = re.compile(r"byline|author", re.IGNORECASE)
 _CAPTIONED = re.compile(r"caption|credit", re.IGNORECASE)
 _BY = re.compile(r"^\s*By\s+\S", re.IGNORECASE)
 _SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{2,40}$")
 _MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+
+
+def _is_tag(element: Any) -> bool:
+    """An element, not a comment or processing instruction (their ``tag`` is a function)."""
+    return isinstance(element.tag, str)
+
+
+def _text(element: Any) -> str:
+    return str(element.text_content())
 
 
 def _meta(doc: etree._Element, *names: str) -> str | None:
@@ -69,11 +85,11 @@ def _headline(doc: etree._Element, fallback: str, site: str | None) -> str:
     if social and not generic:
         return social
     for element in doc.iter():
-        if not isinstance(element.tag, str):
+        if not _is_tag(element):
             continue
         marks = " ".join(element.get(a) or "" for a in ("class", "itemprop"))
         if element.tag == "h1" or re.search(r"\b(?:headline|entry-title)\b", marks):
-            text = clean_inline(element.text_content())
+            text = clean_inline(_text(element))
             if len(text.split()) >= 3 and (not site or fold(text) != fold(site)):
                 return text
     return _SITE_SUFFIX.sub("", fallback) if fallback else ""
@@ -110,17 +126,19 @@ def _after(elements: list[etree._Element], start: etree._Element | None) -> list
 def _byline_of(element: etree._Element) -> str | None:
     """A "By …" element's byline; nested bylines (a wrapper holding name and date) give the
     innermost element that still reads as one."""
-    if element.tag in ("script", "style", "meta") or not isinstance(element.tag, str):
+    if element.tag in ("script", "style", "meta") or not _is_tag(element):
         return None
-    text = clean_inline(element.text_content())
+    text = clean_inline(_text(element))
     if not text or len(text) > 160:
         return None
-    marked = _MARKED.search(" ".join(element.get(a) or "" for a in ("class", "id", "itemprop", "rel")))
+    marked = _MARKED.search(
+        " ".join(element.get(a) or "" for a in ("class", "id", "itemprop", "rel"))
+    )
     if not (_BY.match(text) or (marked and len(text.split()) <= 8)):
         return None
     for sub in element:
         # a wrapper (byline plus date): the inner element that is a whole "By …" line wins
-        if isinstance(sub.tag, str) and _BY.match(clean_inline(sub.text_content())):
+        if _is_tag(sub) and _BY.match(clean_inline(_text(sub))):
             inner = _byline_of(sub)
             if inner:
                 return inner
@@ -154,8 +172,10 @@ def _story_end(ordered: list[etree._Element], start: int, last_line: str) -> int
     key = last_line[:40]
     for index in range(start, len(ordered)):
         element = ordered[index]
-        if isinstance(element.tag, str) and key and (
-            key in clean_inline(element.text or "") or key in clean_inline(element.tail or "")
+        if (
+            _is_tag(element)
+            and key
+            and (key in clean_inline(element.text or "") or key in clean_inline(element.tail or ""))
         ):
             return index
     return len(ordered)
@@ -167,7 +187,7 @@ def _lead_paragraph(ordered: list[etree._Element], start: int, lines: list[str])
     if any(parse_dateline(line) or GLUED_DATELINE.search(line) for line in lines[:8]):
         return None
     for element in ordered[start:]:
-        if not isinstance(element.tag, str) or element.tag in ("script", "style"):
+        if not _is_tag(element) or element.tag in ("script", "style"):
             continue
         for raw in (element.text, element.tail):
             text = clean_inline(raw or "")
@@ -184,13 +204,13 @@ def _photos(ordered: list[etree._Element], start: int, end: int) -> list[Photo]:
     photos: list[Photo] = []
     seen: set[str] = set()
     for element in ordered[start : end + 1]:
-        if not isinstance(element.tag, str):
+        if not _is_tag(element):
             continue
         texts: list[str] = []
         if element.tag == "img":
             texts += [element.get("alt") or "", element.get("title") or ""]
         elif element.tag == "figcaption" or _CAPTIONED.search(element.get("class") or ""):
-            texts.append(element.text_content())
+            texts.append(_text(element))
         for raw in texts:
             text = clean_inline(raw)
             if not text or not looks_like_photo_credit(text) or not photographers(text):
@@ -207,14 +227,17 @@ def _photos(ordered: list[etree._Element], start: int, end: int) -> list[Photo]:
 def _credit_lines(ordered: list[etree._Element], start: int, body: set[str]) -> list[str]:
     lines: list[str] = []
     for element in ordered[start:]:
-        if not isinstance(element.tag, str) or element.tag in ("script", "style", "a"):
+        if not _is_tag(element) or element.tag in ("script", "style", "a"):
             continue
-        text = clean_inline(element.text_content())
+        text = clean_inline(_text(element))
         if not text or len(text) > 300 or fold(text) in body:
             continue
-        if attribution.is_credit_trailer(text) and attribution.parse_credit_line(text).parsed:
-            if all(fold(text) != fold(seen) for seen in lines):
-                lines.append(text)
+        if (
+            attribution.is_credit_trailer(text)
+            and attribution.parse_credit_line(text).parsed
+            and all(fold(text) != fold(seen) for seen in lines)
+        ):
+            lines.append(text)
     return lines
 
 
@@ -224,7 +247,9 @@ def parse_html(page: str, *, received: datetime | None = None) -> Draft:
         doc = lxml_html.document_fromstring(page)
     except (etree.ParserError, ValueError) as exc:
         raise ParseError(f"unreadable HTML: {exc}", format="html") from None
-    extracted = trafilatura.bare_extraction(page, include_comments=False, include_tables=False, with_metadata=True)
+    extracted = trafilatura.bare_extraction(
+        page, include_comments=False, include_tables=False, with_metadata=True
+    )
     if extracted is None:
         raise ParseError("no article text found in the page", format="html")
     data = extracted.as_dict() if hasattr(extracted, "as_dict") else dict(extracted)

@@ -40,8 +40,12 @@ _NOTEBOOK = re.compile(
     r"^(?:#{1,2}\s|\*\s\*\s\*|The following information is not (?:intended )?for publication)",
     re.IGNORECASE,
 )
-_CREDIT = re.compile(r"^-\s*(?:Reporting|Editing|Writing|Compiled|Research)\b.*?\bby\s*:", re.IGNORECASE)
-_TIME = re.compile(r"(?P<day>\d\d)(?P<h>\d\d)(?P<m>\d\d)\s+(?:GMT\s+)?(?P<mon>[A-Z][a-z]{2})\s+(?P<d>\d{1,2})")
+_CREDIT = re.compile(
+    r"^-\s*(?:Reporting|Editing|Writing|Compiled|Research)\b.*?\bby\s*:", re.IGNORECASE
+)
+_TIME = re.compile(
+    r"(?P<day>\d\d)(?P<h>\d\d)(?P<m>\d\d)\s+(?:GMT\s+)?(?P<mon>[A-Z][a-z]{2})\s+(?P<d>\d{1,2})"
+)
 _HEADER_SOURCE = re.compile(r"\s(?P<source>[a-z][\w-]*)\s+\d+\s*$", re.IGNORECASE)
 
 
@@ -82,7 +86,9 @@ def parse_iptc7901(text: str, received: datetime | None = None) -> list[Draft]:
     signal: Signal | None = None
     # flag lines, then the headline (ending " =") and the byline ("By … =")
     index = 0
-    while index < len(lines) and (not lines[index].strip() or _FLAG_LINE.match(lines[index].strip())):
+    while index < len(lines) and (
+        not lines[index].strip() or _FLAG_LINE.match(lines[index].strip())
+    ):
         flag = lines[index].strip().lower()
         signal = _FLAG_SIGNAL.get(flag, signal)
         if re.match(r"\d+(?:st|nd|rd|th)\s+(?:lead|update)$", flag) and signal is None:

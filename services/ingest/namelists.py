@@ -10,7 +10,9 @@ import re
 
 from services.ingest.personnames import proper_case, undouble
 
-_SPLIT = re.compile(r"\s*(?:,\s*(?:and|&|und|y)\s+|\s+(?:and|&|und)\s+|\s*&\s*|,|;)\s*", re.IGNORECASE)
+_SPLIT = re.compile(
+    r"\s*(?:,\s*(?:and|&|und|y)\s+|\s+(?:and|&|und)\s+|\s*&\s*|,|;)\s*", re.IGNORECASE
+)
 _IN_PLACE = re.compile(r"^(?P<name>.+?)\s+(?:in|from|IN|FROM)\s+(?P<place>[A-ZÀ-Þ].*)$")
 _ABBREVIATION = re.compile(r"^[A-Z][a-z]{1,4}\.$")
 _NOISE = re.compile(
@@ -21,23 +23,7 @@ _AT_EMAIL = re.compile(r"\s+at\s+\S+@\S+", re.IGNORECASE)
 #: regions that follow a city after a comma; compared case-insensitively
 REGIONS = frozenset(
     r.lower()
-    for r in (
-        "Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Georgia "
-        "Hawaii Idaho Illinois Indiana Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts "
-        "Michigan Minnesota Mississippi Missouri Montana Nebraska Nevada Ohio Oklahoma Oregon "
-        "Pennsylvania Tennessee Texas Utah Vermont Virginia Washington Wisconsin Wyoming "
-        "Ontario Quebec Alberta Manitoba Saskatchewan Afghanistan Albania Algeria Argentina "
-        "Armenia Australia Austria Azerbaijan Bahrain Bangladesh Belarus Belgium Bolivia Bosnia "
-        "Brazil Bulgaria Cambodia Cameroon Canada Chile China Colombia Croatia Cuba Cyprus Denmark "
-        "Ecuador Egypt England Estonia Ethiopia Finland France Germany Ghana Greece Guatemala "
-        "Haiti Honduras Hungary Iceland India Indonesia Iran Iraq Ireland Israel Italy Japan "
-        "Jordan Kazakhstan Kenya Kosovo Kuwait Latvia Lebanon Libya Lithuania Luxembourg Malaysia "
-        "Mali Malta Mexico Moldova Mongolia Morocco Mozambique Myanmar Nepal Netherlands Nicaragua "
-        "Niger Nigeria Norway Oman Pakistan Panama Paraguay Peru Philippines Poland Portugal Qatar "
-        "Romania Russia Rwanda Scotland Senegal Serbia Singapore Slovakia Slovenia Somalia Spain "
-        "Sudan Sweden Switzerland Syria Taiwan Tanzania Thailand Tunisia Turkey Uganda Ukraine "
-        "Uruguay Uzbekistan Venezuela Vietnam Wales Yemen Zambia Zimbabwe Gaza"
-    ).split()
+    for r in ["Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut", "Delaware", "Florida", "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa", "Kansas", "Kentucky", "Louisiana", "Maine", "Maryland", "Massachusetts", "Michigan", "Minnesota", "Mississippi", "Missouri", "Montana", "Nebraska", "Nevada", "Ohio", "Oklahoma", "Oregon", "Pennsylvania", "Tennessee", "Texas", "Utah", "Vermont", "Virginia", "Washington", "Wisconsin", "Wyoming", "Ontario", "Quebec", "Alberta", "Manitoba", "Saskatchewan", "Afghanistan", "Albania", "Algeria", "Argentina", "Armenia", "Australia", "Austria", "Azerbaijan", "Bahrain", "Bangladesh", "Belarus", "Belgium", "Bolivia", "Bosnia", "Brazil", "Bulgaria", "Cambodia", "Cameroon", "Canada", "Chile", "China", "Colombia", "Croatia", "Cuba", "Cyprus", "Denmark", "Ecuador", "Egypt", "England", "Estonia", "Ethiopia", "Finland", "France", "Germany", "Ghana", "Greece", "Guatemala", "Haiti", "Honduras", "Hungary", "Iceland", "India", "Indonesia", "Iran", "Iraq", "Ireland", "Israel", "Italy", "Japan", "Jordan", "Kazakhstan", "Kenya", "Kosovo", "Kuwait", "Latvia", "Lebanon", "Libya", "Lithuania", "Luxembourg", "Malaysia", "Mali", "Malta", "Mexico", "Moldova", "Mongolia", "Morocco", "Mozambique", "Myanmar", "Nepal", "Netherlands", "Nicaragua", "Niger", "Nigeria", "Norway", "Oman", "Pakistan", "Panama", "Paraguay", "Peru", "Philippines", "Poland", "Portugal", "Qatar", "Romania", "Russia", "Rwanda", "Scotland", "Senegal", "Serbia", "Singapore", "Slovakia", "Slovenia", "Somalia", "Spain", "Sudan", "Sweden", "Switzerland", "Syria", "Taiwan", "Tanzania", "Thailand", "Tunisia", "Turkey", "Uganda", "Ukraine", "Uruguay", "Uzbekistan", "Venezuela", "Vietnam", "Wales", "Yemen", "Zambia", "Zimbabwe", "Gaza"]
 ) | frozenset(
     {"new hampshire", "new jersey", "new mexico", "new york", "north carolina", "north dakota",
      "rhode island", "south carolina", "south dakota", "west virginia", "british columbia",

@@ -35,7 +35,10 @@ def _formal(element: etree._Element | None) -> str:
 def _text_item(component: etree._Element) -> etree._Element | None:
     """The ContentItem holding the story text (MediaType Text), at any depth."""
     for item in descendants(component, "ContentItem"):
-        if _formal(child(item, "MediaType")).lower() in ("text", "") and first(item, "DataContent") is not None:
+        if (
+            _formal(child(item, "MediaType")).lower() in ("text", "")
+            and first(item, "DataContent") is not None
+        ):
             return item
     return None
 
@@ -84,15 +87,23 @@ def _item_copy(item: etree._Element) -> Copy:
         format="newsml-1.2",
         headline=clean_inline(text_of(first(lines, "HeadLine"))) if lines is not None else "",
         blocks=blocks,
-        byline=(clean_inline(text_of(first(lines, "ByLine"))) if lines is not None else None) or None,
-        dateline=(clean_inline(text_of(first(lines, "DateLine"))) if lines is not None else None) or None,
+        byline=(clean_inline(text_of(first(lines, "ByLine"))) if lines is not None else None)
+        or None,
+        dateline=(clean_inline(text_of(first(lines, "DateLine"))) if lines is not None else None)
+        or None,
         agency=canonical_agency(credit),
-        default_agency=canonical_agency(_formal(first(provider, "Party")) if provider is not None else ""),
+        default_agency=canonical_agency(
+            _formal(first(provider, "Party")) if provider is not None else ""
+        ),
         language=_formal(language) or item.get("{http://www.w3.org/XML/1998/namespace}lang"),
         guid=_guid(identification),
         source_version=int(revision_text) if revision_text.isdigit() else None,
-        published=parse_datetime(text_of(first(management, "ThisRevisionCreated")) if management is not None else None),
-        first_created=parse_datetime(text_of(first(management, "FirstCreated")) if management is not None else None),
+        published=parse_datetime(
+            text_of(first(management, "ThisRevisionCreated")) if management is not None else None
+        ),
+        first_created=parse_datetime(
+            text_of(first(management, "FirstCreated")) if management is not None else None
+        ),
         signal=signal,
         photos=embedded.photos if embedded else [],
     )
@@ -101,7 +112,9 @@ def _item_copy(item: etree._Element) -> Copy:
 def parse_newsml12(text: str, received: datetime | None = None) -> list[Draft]:
     root = parse_xml(text, fmt="newsml-1.2")
     if local(root.tag) not in ("NewsML", "NewsItem"):
-        raise ParseError(f"not NewsML 1.2: the root element is <{local(root.tag)}>", format="newsml-1.2")
+        raise ParseError(
+            f"not NewsML 1.2: the root element is <{local(root.tag)}>", format="newsml-1.2"
+        )
     items = [root] if local(root.tag) == "NewsItem" else descendants(root, "NewsItem")
     drafts = []
     for item in items:
@@ -109,5 +122,7 @@ def parse_newsml12(text: str, received: datetime | None = None) -> list[Draft]:
         if copy.headline:
             drafts.append(normalise(copy, received))
     if not drafts:
-        raise ParseError("the NewsML 1.2 document holds no item with a headline", format="newsml-1.2")
+        raise ParseError(
+            "the NewsML 1.2 document holds no item with a headline", format="newsml-1.2"
+        )
     return drafts

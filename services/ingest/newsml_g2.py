@@ -30,7 +30,11 @@ from shared.errors import ParseError
 from shared.models import Contributor, Role
 
 _NOT_TEXT = ("picture", "graphic", "video", "audio", "composite", "animation")
-_STATUS_SIGNAL: dict[str, Signal] = {"canceled": "kill", "cancelled": "kill", "withheld": "withhold"}
+_STATUS_SIGNAL: dict[str, Signal] = {
+    "canceled": "kill",
+    "cancelled": "kill",
+    "withheld": "withhold",
+}
 _SIGNAL_CODES: dict[str, Signal] = {
     "sig:correction": "correction",
     "edstat:c": "correction",
@@ -61,7 +65,9 @@ def _qcode(element: etree._Element | None) -> str:
 
 
 def _name(element: etree._Element) -> str:
-    return clean_inline(text_of(child(element, "name"))) or clean_inline(element.get("literal") or "")
+    return clean_inline(text_of(child(element, "name"))) or clean_inline(
+        element.get("literal") or ""
+    )
 
 
 def _role(element: etree._Element, default: Role) -> Role | None:
@@ -98,10 +104,12 @@ def _signal(item_meta: etree._Element | None) -> Signal | None:
     status = _qcode(child(item_meta, "pubStatus")).split(":")[-1]
     if status in _STATUS_SIGNAL:
         return _STATUS_SIGNAL[status]
-    found = [_SIGNAL_CODES[c] for c in map(_qcode, children(item_meta, "signal")) if c in _SIGNAL_CODES]
+    found = [
+        _SIGNAL_CODES[c] for c in map(_qcode, children(item_meta, "signal")) if c in _SIGNAL_CODES
+    ]
     for strongest in ("kill", "correction", "update"):
         if strongest in found:
-            return strongest  # type: ignore[return-value]
+            return strongest
     return None
 
 
@@ -155,7 +163,8 @@ def _item_copy(item: etree._Element) -> Copy:
     located = child(meta, "located")
     return Copy(
         format="newsml-g2",
-        headline=clean_inline(text_of(child(meta, "headline"))) or (embedded.headline if embedded else ""),
+        headline=clean_inline(text_of(child(meta, "headline")))
+        or (embedded.headline if embedded else ""),
         blocks=blocks,
         byline=clean_inline(text_of(child(meta, "by"))) or (embedded.byline if embedded else None),
         people=people,
@@ -168,7 +177,9 @@ def _item_copy(item: etree._Element) -> Copy:
             or (embedded.agency if embedded else None)
         ),
         default_agency=canonical_agency(
-            (provider.get("literal") or _qcode(provider).split(":")[-1]) if provider is not None else ""
+            (provider.get("literal") or _qcode(provider).split(":")[-1])
+            if provider is not None
+            else ""
         ),
         section=_name(member) if member is not None else None,
         summary=summary or (embedded.summary if embedded else None),
@@ -211,5 +222,7 @@ def parse_newsml_g2(text: str, received: datetime | None = None) -> list[Draft]:
         drafts.append(normalise(copy, received))
     if not drafts:
         what = "packageItem" if others else "picture/video items"
-        raise ParseError(f"the NewsML-G2 message holds no text item, only {what}", format="newsml-g2")
+        raise ParseError(
+            f"the NewsML-G2 message holds no text item, only {what}", format="newsml-g2"
+        )
     return drafts

@@ -151,12 +151,21 @@ def _signal(item: dict[str, Any]) -> tuple[Signal | None, str | None]:
     if not correction and note.lower().startswith(("correction", "corrects", "corrected")):
         correction = note
     if not correction:
-        correction = clean_inline(_text_by_role(item.get("descriptions"), ("correction",)) if any(
-            isinstance(d, dict) and d.get("role") == "correction" for d in item.get("descriptions") or []
-        ) else "")
+        correction = clean_inline(
+            _text_by_role(item.get("descriptions"), ("correction",))
+            if any(
+                isinstance(d, dict) and d.get("role") == "correction"
+                for d in item.get("descriptions") or []
+            )
+            else ""
+        )
     if status in _STATUS:
         return _STATUS[status], correction or None
-    signals = " ".join(_str(s) for s in item.get("signals") or [] if s) if isinstance(item.get("signals"), list) else ""
+    signals = (
+        " ".join(_str(s) for s in item.get("signals") or [] if s)
+        if isinstance(item.get("signals"), list)
+        else ""
+    )
     signals = (signals + " " + _str(item.get("signal"))).lower()
     if correction or "correction" in signals:
         return "correction", correction or None
@@ -166,11 +175,13 @@ def _signal(item: dict[str, Any]) -> tuple[Signal | None, str | None]:
 
 
 def _copy(item: dict[str, Any]) -> Copy:
-    altids = item.get("altids") if isinstance(item.get("altids"), dict) else {}
+    altids: dict[str, Any] = item["altids"] if isinstance(item.get("altids"), dict) else {}
     guid = _str(altids.get("itemid")) or _str(item.get("guid")) or _str(item.get("uri"))
     version = _str(item.get("version"))
     signal, correction = _signal(item)
-    holder = _str(item.get("copyrightholder")) or _str(item.get("provider")) or _str(item.get("source"))
+    holder = (
+        _str(item.get("copyrightholder")) or _str(item.get("provider")) or _str(item.get("source"))
+    )
     return Copy(
         format="ninjs",
         headline=_str(item.get("headline")) or _text_by_role(item.get("headlines"), ("main", "")),
@@ -180,8 +191,13 @@ def _copy(item: dict[str, Any]) -> Copy:
         place=clean_inline(_str(item.get("located"))) or None,
         agency=canonical_agency(holder) or None,
         default_agency=holder or None,
-        section=_str((item.get("service") or [{}])[0]) if isinstance(item.get("service"), list) else None,
-        summary=clean_inline(_str(item.get("description_text")) or _text_by_role(item.get("descriptions"), ("summary", "")))
+        section=_str((item.get("service") or [{}])[0])
+        if isinstance(item.get("service"), list)
+        else None,
+        summary=clean_inline(
+            _str(item.get("description_text"))
+            or _text_by_role(item.get("descriptions"), ("summary", ""))
+        )
         or None,
         language=_str(item.get("language")) or None,
         guid=guid or None,
@@ -205,14 +221,19 @@ def items_of(document: Any) -> list[dict[str, Any]]:
         if isinstance(data.get("item"), dict):
             return [data["item"]]
         if isinstance(data.get("items"), list):
-            return [e["item"] for e in data["items"] if isinstance(e, dict) and isinstance(e.get("item"), dict)]
+            return [
+                e["item"]
+                for e in data["items"]
+                if isinstance(e, dict) and isinstance(e.get("item"), dict)
+            ]
     return [document]
 
 
 def looks_like_ninjs(document: Any) -> bool:
     items = items_of(document)
     return bool(items) and all(
-        ("uri" in item or "guid" in item) and any(k in item for k in ("headline", "headlines", "body_text", "bodies", "type"))
+        ("uri" in item or "guid" in item)
+        and any(k in item for k in ("headline", "headlines", "body_text", "bodies", "type"))
         for item in items
     )
 
@@ -220,7 +241,9 @@ def looks_like_ninjs(document: Any) -> bool:
 def parse_ninjs(text: str, received: datetime | None = None) -> list[Draft]:
     document = parse_json(text, fmt="ninjs")
     if not looks_like_ninjs(document):
-        raise ParseError("JSON that is not ninjs (no uri/guid with a headline or body)", format="ninjs")
+        raise ParseError(
+            "JSON that is not ninjs (no uri/guid with a headline or body)", format="ninjs"
+        )
     drafts = []
     for item in items_of(document):
         copy = _copy(item)

@@ -25,7 +25,11 @@ from services.ingest.xmlsafe import child, first, local, parse_xml, text_of
 from shared.errors import ParseError
 from shared.models import Photo
 
-_STATUS_SIGNAL: dict[str, Signal] = {"canceled": "kill", "cancelled": "kill", "withheld": "withhold"}
+_STATUS_SIGNAL: dict[str, Signal] = {
+    "canceled": "kill",
+    "cancelled": "kill",
+    "withheld": "withhold",
+}
 
 
 def _attr(element: etree._Element | None, name: str) -> str | None:
@@ -50,7 +54,10 @@ def _byline(element: etree._Element | None) -> str | None:
 def photos_of(root: etree._Element) -> list[Photo]:
     photos: list[Photo] = []
     for media in root.iter():
-        if local(media.tag) != "media" or (media.get("media-type") or "image") not in ("image", "photo"):
+        if local(media.tag) != "media" or (media.get("media-type") or "image") not in (
+            "image",
+            "photo",
+        ):
             continue
         reference = first(media, "media-reference")
         caption = clean_inline(text_of(first(media, "media-caption")))
@@ -92,8 +99,14 @@ def nitf_copy(root: etree._Element, fmt: str = "nitf") -> Copy:
         dateline=clean_inline(text_of(dateline_el)) or None,
         agency=clean_inline(text_of(distributor)) or _attr(copyright_el, "holder"),
         summary=clean_inline(text_of(abstract)) or None,
-        language=_attr(root, "baselang") or _attr(first(content, "p") if content is not None else None, "{http://www.w3.org/XML/1998/namespace}lang"),
-        guid=_attr(du_key, "key") or _attr(docdata, "management-doc-idref") or _attr(doc_id, "id-string"),
+        language=_attr(root, "baselang")
+        or _attr(
+            first(content, "p") if content is not None else None,
+            "{http://www.w3.org/XML/1998/namespace}lang",
+        ),
+        guid=_attr(du_key, "key")
+        or _attr(docdata, "management-doc-idref")
+        or _attr(doc_id, "id-string"),
         source_version=int(version) if version and version.isdigit() else None,
         published=published,
         signal=_STATUS_SIGNAL.get(status),

@@ -29,7 +29,7 @@ NOT_NAME_WORDS = frozenset(
      "editors", "editor", "reporters", "reporter", "bureau", "desk", "media", "reuters", "afp",
      "ap", "dpa", "epa", "bloomberg", "businessweek", "rights", "reserved", "copyright", "report",
      "story", "this", "that", "the", "and", "with", "from", "for", "via", "by", "contributed",
-     "reporting", "editing", "writing", "agencies", "inputs", "user", "flickr", "salon", "slate",
+     "reporting", "editing", "writing", "inputs", "user", "flickr", "salon", "slate",
      "politico", "facebook", "twitter", "instagram", "youtube", "viewing", "our", "your", "content",
      "watch", "min", "read", "share", "subscribe", "follow", "video"}
 )  # fmt: skip

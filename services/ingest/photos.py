@@ -76,7 +76,9 @@ def looks_like_photo_credit(text: str) -> bool:
         or _AGENCY_SLASH.search(text)
         or re.search(r"\bAP Photo\b|\bGetty\b|\bvia (?:REUTERS|AP|AFP)\b", text)
         or re.search(r"^[^/]{2,40}/\s*[^/]{2,40}(?:/[^/]{2,40})*$", text.strip())
-        or re.search(r"/\s*(?:AFP|AP|REUTERS|Reuters|dpa|Getty|EPA|Xinhua|Bloomberg)\b[^/]{0,30}$", text)
+        or re.search(
+            r"/\s*(?:AFP|AP|REUTERS|Reuters|dpa|Getty|EPA|Xinhua|Bloomberg)\b[^/]{0,30}$", text
+        )
     )
 
 
@@ -85,7 +87,9 @@ def credit_segment(text: str) -> tuple[str, bool]:
     (a label, ``©``, parentheses, a leading ``Agency/``): only then do commas separate names."""
     text = _TRAILING_CHROME.sub("", text.replace("\u200b", "").replace("\xa0", " ").strip())
     # a trailing parenthetical or bracket holding a credit
-    match = re.search(r"[(\[](?P<inner>[^()\[\]]*(?:/|Photo|Foto|Credit|AFP|AP|Getty)[^()\[\]]*)[)\]]$", text)
+    match = re.search(
+        r"[(\[](?P<inner>[^()\[\]]*(?:/|Photo|Foto|Credit|AFP|AP|Getty)[^()\[\]]*)[)\]]$", text
+    )
     if match:
         inner, _ = credit_segment(match["inner"])
         return inner, True

@@ -39,7 +39,9 @@ def _photos(entry: etree._Element) -> list[Photo]:
         url = element.get("url")
         if not url or not ("image" in kind or name == "thumbnail"):
             continue
-        caption = clean_inline(text_of(child(element, "description")) or text_of(child(element, "title")))
+        caption = clean_inline(
+            text_of(child(element, "description")) or text_of(child(element, "title"))
+        )
         credit = clean_inline(text_of(child(element, "credit")))
         if all(p.url != url for p in photos):
             photos.append(Photo(url=url, caption=caption, credit=credit))
@@ -59,7 +61,9 @@ def _rss_item(item: etree._Element, publisher: str | None) -> Copy:
         byline=_text(item, "creator") or _text(item, "author") or None,
         publisher=publisher,
         section=clean_inline(text_of(categories[0])) if categories else None,
-        summary=clean_inline(" ".join(t for _, t in blocks_from_html(description))) if content is not None else None,
+        summary=clean_inline(" ".join(t for _, t in blocks_from_html(description)))
+        if content is not None
+        else None,
         guid=guid or None,
         published=parse_datetime(_text(item, "pubDate") or _text(item, "date")),
         photos=_photos(item),
@@ -82,7 +86,10 @@ def _atom_entry(entry: etree._Element, publisher: str | None) -> Copy:
             blocks = [("p", p) for p in paragraphs(text_of(source))]
     author = child(entry, "author")
     category = child(entry, "category")
-    link = next((ln.get("href") for ln in children(entry, "link") if ln.get("rel") in (None, "alternate")), None)
+    link = next(
+        (ln.get("href") for ln in children(entry, "link") if ln.get("rel") in (None, "alternate")),
+        None,
+    )
     return Copy(
         format="atom",
         headline=_text(entry, "title"),
@@ -90,7 +97,9 @@ def _atom_entry(entry: etree._Element, publisher: str | None) -> Copy:
         byline=_text(author, "name") or None,
         publisher=publisher,
         section=(category.get("label") or category.get("term")) if category is not None else None,
-        summary=clean_inline(text_of(summary)) if (summary is not None and content is not None) else None,
+        summary=clean_inline(text_of(summary))
+        if (summary is not None and content is not None)
+        else None,
         guid=_text(entry, "id") or link,
         published=parse_datetime(_text(entry, "updated") or _text(entry, "published")),
         first_created=parse_datetime(_text(entry, "published")),
@@ -120,7 +129,9 @@ def parse_feed_xml(text: str, received: datetime | None = None) -> list[Draft]:
         raise ParseError(f"not RSS or Atom: the root element is <{name}>", format="feed")
     if not copies:
         raise ParseError("the feed holds no items", format="feed")
-    return [normalise(copy, received) for copy in copies if clean_inline(copy.headline)] or _no_titles()
+    return [
+        normalise(copy, received) for copy in copies if clean_inline(copy.headline)
+    ] or _no_titles()
 
 
 def _no_titles() -> list[Draft]:
@@ -128,22 +139,30 @@ def _no_titles() -> list[Draft]:
 
 
 def _json_feed_item(item: dict[str, Any], publisher: str | None) -> Copy:
-    authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-    names = [a.get("name") for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)]
+    authors = item.get("authors") or (
+        [item["author"]] if isinstance(item.get("author"), dict) else []
+    )
+    names = [
+        str(a["name"]) for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)
+    ]
     html = item.get("content_html") if isinstance(item.get("content_html"), str) else None
-    plain = item.get("content_text") if isinstance(item.get("content_text"), str) else ""
+    plain = str(item["content_text"]) if isinstance(item.get("content_text"), str) else ""
     tags = item.get("tags") if isinstance(item.get("tags"), list) else []
     image = item.get("image") if isinstance(item.get("image"), str) else None
     return Copy(
         format="jsonfeed",
         headline=str(item.get("title") or ""),
-        blocks=blocks_from_html(html) if html is not None else [("p", p) for p in paragraphs(plain)],
+        blocks=blocks_from_html(html)
+        if html is not None
+        else [("p", p) for p in paragraphs(plain)],
         byline=("By " + " and ".join(names)) if names else None,
         publisher=publisher,
         section=str(tags[0]) if tags else None,
         summary=str(item.get("summary")) if isinstance(item.get("summary"), str) else None,
         guid=str(item.get("id") or item.get("url") or "") or None,
-        published=parse_datetime(str(item.get("date_modified") or item.get("date_published") or "")),
+        published=parse_datetime(
+            str(item.get("date_modified") or item.get("date_published") or "")
+        ),
         first_created=parse_datetime(str(item.get("date_published") or "")),
         photos=[Photo(url=image)] if image else [],
         links=[str(item["url"])] if isinstance(item.get("url"), str) else [],
@@ -151,7 +170,9 @@ def _json_feed_item(item: dict[str, Any], publisher: str | None) -> Copy:
 
 
 def looks_like_json_feed(document: Any) -> bool:
-    return isinstance(document, dict) and str(document.get("version", "")).startswith("https://jsonfeed.org/")
+    return isinstance(document, dict) and str(document.get("version", "")).startswith(
+        "https://jsonfeed.org/"
+    )
 
 
 def parse_json_feed(text: str, received: datetime | None = None) -> list[Draft]:
@@ -159,6 +180,12 @@ def parse_json_feed(text: str, received: datetime | None = None) -> list[Draft]:
     if not looks_like_json_feed(document):
         raise ParseError("not a JSON Feed (no jsonfeed.org version)", format="jsonfeed")
     publisher = document.get("title") if isinstance(document.get("title"), str) else None
-    items = [i for i in document.get("items") or [] if isinstance(i, dict)] if isinstance(document.get("items"), list) else []
+    items = (
+        [i for i in document.get("items") or [] if isinstance(i, dict)]
+        if isinstance(document.get("items"), list)
+        else []
+    )
     copies = [_json_feed_item(item, publisher) for item in items]
-    return [normalise(copy, received) for copy in copies if clean_inline(copy.headline)] or _no_titles()
+    return [
+        normalise(copy, received) for copy in copies if clean_inline(copy.headline)
+    ] or _no_titles()

@@ -26,6 +26,8 @@ __all__ = ["parse_text", "split_headline_flags"]
 
 _TERMINAL = tuple(".!?:;,\"”’')…")
 _SUFFIX = re.compile(r"^(?P<headline>.{10,}?)\s+[-–—|]\s+(?P<site>[^-–—|]{2,40})$")
+
+
 def _blocks(text: str) -> list[list[str]]:
     """Lines grouped by blank lines, with boilerplate lines already removed."""
     blocks: list[list[str]] = [[]]

@@ -46,7 +46,9 @@ def _prolog(text: str) -> str:
 def _as_bytes(text: str) -> bytes:
     # the declaration may name another encoding; the text is already decoded, so drop it
     # (replaced by spaces, so that line and column numbers still point into the original)
-    text = re.sub(r"^<\?xml[^>]*\?>", lambda m: " " * len(m.group()), text.lstrip("\ufeff"), count=1)
+    text = re.sub(
+        r"^<\?xml[^>]*\?>", lambda m: " " * len(m.group()), text.lstrip("\ufeff"), count=1
+    )
     return text.encode("utf-8")
 
 
@@ -71,7 +73,7 @@ def parse_xml(text: str, *, fmt: str = "xml") -> etree._Element:
         ) from None
     except (ValueError, etree.LxmlError) as exc:
         raise ParseError(f"unreadable XML: {exc}", format=fmt) from None
-    dtd = root.getroottree().docinfo.internalDTD
+    dtd: Any = root.getroottree().docinfo.internalDTD
     if dtd is not None and any(True for _ in dtd.iterentities()):
         raise ParseError("the document declares entities; they are refused", format=fmt)
     return root
