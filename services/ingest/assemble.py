@@ -231,21 +231,21 @@ def _take_trailer(
 
 
 def _dedupe(people: list[Contributor]) -> list[Contributor]:
-    """Each person once per role; a surname alone (``Gillum reported from …``) is the byline's
-    full name when one byline person carries it."""
+    """Each person once per role, with the place any mention gives; a surname alone (``Gillum
+    reported from …``) is the byline's full name when one byline person carries it."""
     full_names = [p.name for p in people if len(p.name.split()) > 1]
-    seen: set[tuple[str, str]] = set()
-    out: list[Contributor] = []
+    kept: dict[tuple[str, str], Contributor] = {}
     for person in people:
         if person.kind == "person" and len(person.name.split()) == 1:
-            owners = [n for n in full_names if n.split()[-1] == person.name]
-            if len(set(owners)) == 1:
-                person = person.model_copy(update={"name": owners[0]})
+            owners = {n for n in full_names if n.split()[-1] == person.name}
+            if len(owners) == 1:
+                person = person.model_copy(update={"name": owners.pop()})
         key = (fold(person.name), person.role)
-        if key not in seen:
-            seen.add(key)
-            out.append(person)
-    return out
+        if key not in kept:
+            kept[key] = person
+        elif kept[key].location is None and person.location:
+            kept[key] = kept[key].model_copy(update={"location": person.location})
+    return list(kept.values())
 
 
 def _dateline(copy: Copy, blocks: list[tuple[str, str]], reference: date | None) -> Dateline | None:
@@ -304,7 +304,7 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
         person for photo in photos for person in photographers(photo.credit, own_only=True)
     ]
     contributors = _dedupe([*byline_people, *credited, *photo_people])
-    credit_line, parsed_ok = attribution.combine(byline_people, results)
+    credit_line, parsed_ok = attribution.combine(contributors, results)
 
     agency = (
         canonical_agency(copy.agency or "")

@@ -389,22 +389,14 @@ def parse_credit_line(text: str) -> Attribution:
 
 
 def combine(
-    byline: Sequence[Contributor], results: Iterable[Attribution]
+    contributors: Sequence[Contributor], results: Iterable[Attribution]
 ) -> tuple[str | None, bool]:
-    """The story's credit line: byline and credit-line people in canonical form (photographers
-    stay on their photos), then any line we could not read, verbatim; and whether all parsed."""
-    people: list[Contributor] = list(byline)
-    verbatim: list[str] = []
-    parsed = True
-    for result in results:
-        if result.parsed:
-            people += [c for c in result.contributors if c.role != "photography"]
-        elif result.credit_line:
-            verbatim.append(result.credit_line)
-            parsed = False
-    canonical = format_credit_line(dict.fromkeys(people))
+    """The story's credit line: its contributors in canonical form (photographers stay on their
+    photos), then any credit line we could not read, verbatim; and whether every line parsed."""
+    verbatim = [r.credit_line for r in results if not r.parsed and r.credit_line]
+    canonical = format_credit_line(c for c in contributors if c.role != "photography")
     parts = ([canonical] if canonical else []) + verbatim
-    return ("; ".join(parts) or None), parsed
+    return ("; ".join(parts) or None), not verbatim
 
 
 def _join(names: list[str]) -> str:

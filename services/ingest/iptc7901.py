@@ -28,6 +28,8 @@ _FLAG_LINE = re.compile(
     re.IGNORECASE,
 )
 _FLAG_SIGNAL: dict[str, Signal] = {
+    "update": "update",
+    "lead": "update",
     "refile": "update",
     "repeat": "update",
     "correction": "correction",

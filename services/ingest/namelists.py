@@ -34,6 +34,45 @@ REGIONS = frozenset(
 )  # fmt: skip
 
 
+#: AP state abbreviations, written with a final period ("Mobile, Ala.")
+AP_STATES = frozenset(
+    [
+        "ala",
+        "ariz",
+        "ark",
+        "calif",
+        "colo",
+        "conn",
+        "del",
+        "fla",
+        "ga",
+        "ill",
+        "ind",
+        "kan",
+        "ky",
+        "la",
+        "md",
+        "mass",
+        "mich",
+        "minn",
+        "miss",
+        "mo",
+        "mont",
+        "neb",
+        "nev",
+        "okla",
+        "ore",
+        "pa",
+        "tenn",
+        "vt",
+        "va",
+        "wash",
+        "wis",
+        "wyo",
+    ]
+)
+
+
 def strip_noise(text: str) -> str:
     """Parentheticals, e-mail addresses, phone numbers and ``<…>`` out of a names list."""
     text = _AT_EMAIL.sub(", ", text)
@@ -41,7 +80,11 @@ def strip_noise(text: str) -> str:
 
 
 def _is_region(piece: str) -> bool:
-    return piece.lower() in REGIONS or bool(_ABBREVIATION.match(piece))
+    return (
+        piece.lower() in REGIONS
+        or piece.lower().rstrip(".") in AP_STATES
+        or bool(_ABBREVIATION.match(piece))
+    )
 
 
 def split_names(text: str) -> list[tuple[str, str | None]]:
@@ -51,7 +94,8 @@ def split_names(text: str) -> list[tuple[str, str | None]]:
     for raw in raw_pieces:
         piece = raw.strip(" .")
         if entries and entries[-1][1] and (_is_region(raw) or _is_region(piece)):
-            entries[-1][1] = f"{entries[-1][1]}, {raw if _ABBREVIATION.match(raw) else piece}"
+            region = f"{piece}." if piece.lower() in AP_STATES else piece
+            entries[-1][1] = f"{entries[-1][1]}, {region}"
             continue
         match = _IN_PLACE.match(piece)
         name, place = (match["name"], match["place"]) if match else (piece, None)
