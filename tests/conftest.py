@@ -22,6 +22,9 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 DB_LIVE_SERVICE = 0
 DB_FAULTS = 1
 DB_IN_PROCESS = 15
+# issue #3 (ingest formats): the ingest task run in-process, and the API's 422 pre-check
+DB_INGEST_TASK = 3
+DB_INGEST_API = 4
 
 
 def _clear_caches() -> None:
