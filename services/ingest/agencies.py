@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 #: canonical spelling -> the ways copy writes it (compared case-insensitively)
 _AGENCIES: dict[str, tuple[str, ...]] = {
@@ -42,6 +43,7 @@ _LOOKUP: dict[str, str] = {
 _PUNCT = re.compile(r"[\s.·]+")
 
 
+@lru_cache(maxsize=8192)
 def canonical_agency(name: str) -> str | None:
     """The canonical name of an agency, or ``None`` when ``name`` is not one we know."""
     key = _PUNCT.sub(" ", name.strip().strip("()").replace("’", "'")).strip().casefold()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.ingest.agencies import canonical_agency
 from services.ingest.namelists import split_names, strip_noise
@@ -101,6 +102,8 @@ ROLE_LABELS: dict[Role, str] = {
 }
 assert set(ROLE_LABELS) == set(ROLES)
 
+_FRAME_TAIL = re.compile(r"[\s.=]+$")
+_LIST_TAIL = re.compile(r"[\s;,]*(?:\band\b)?[\s;,]*$", re.IGNORECASE)
 _FRAME_START = re.compile(r"^[\s(\[\-–—•*=]+")
 _FRAME_END = re.compile(r"[\s)\].=]+$")
 _SENTENCE = re.compile(r"(?<!\b[A-Z])(?<!\b[A-Z][a-z])(?<!\b[A-Z][a-z]{2})\.\s+(?=[A-Z\"“(])")
@@ -158,6 +161,7 @@ class _Unparsed(Exception):
     """A names list that does not read as names."""
 
 
+@lru_cache(maxsize=256)
 def role_of(phrase: str) -> Role:
     phrase = " ".join(phrase.lower().split())
     for pattern, role in _ROLE_PHRASES:
@@ -173,14 +177,14 @@ def _strip_frame(text: str) -> str:
         ")"
     ) + text.count("]"):
         text = text[:-1].rstrip()
-    return re.sub(r"[\s.=]+$", "", text)
+    return _FRAME_TAIL.sub("", text)
 
 
 def looks_like_credit(text: str) -> bool:
     """Does ``text`` start like a role list (``(Reporting by …``, ``- Editing by: …``)?"""
-    stripped = _strip_frame(text.strip())
-    match = _ROLE_RE.search(stripped)
-    return bool(match and match.start() == 0 and match["phrase"])
+    stripped = _strip_frame(text.strip()[:200])
+    match = _ROLE_RE.match(stripped)
+    return bool(match and match["phrase"])
 
 
 def is_signoff(text: str) -> bool:
@@ -194,8 +198,15 @@ def is_signoff(text: str) -> bool:
     )
 
 
+_TRAILER_HINT = re.compile(
+    r"\bby\b|contributed|reported\s+from|assistance|to\s+contact|:", re.IGNORECASE
+)
+
+
 def is_credit_trailer(text: str) -> bool:
     """Is this paragraph (at the end of a story) a credit line of any style?"""
+    if len(text) > 600 or not _TRAILER_HINT.search(text):
+        return False
     core = _strip_frame(text.strip())
     if (
         looks_like_credit(text)
@@ -204,7 +215,7 @@ def is_credit_trailer(text: str) -> bool:
     ):
         return True
     words = len(core.split())
-    if words <= 60 and re.search(r"\bcontributed\b.*$", core) and _CONTRIBUTED.match(core):
+    if words <= 60 and "contributed" in core and _CONTRIBUTED.match(core):
         return True
     return words <= 30 and bool(_REPORTED_FROM.match(core)) and core[:1].isupper()
 
@@ -252,7 +263,7 @@ def _role_list(core: str) -> list[Contributor] | None:
         names_text, rest = _first_sentence(names_text)
         if rest and index + 1 < len(matches):
             raise _Unparsed(rest)
-        names_text = re.sub(r"[\s;,]*(?:\band\b)?[\s;,]*$", "", names_text, flags=re.IGNORECASE)
+        names_text = _LIST_TAIL.sub("", names_text)
         role = _LABEL_ROLES[match["label"].lower()] if match["label"] else role_of(match["phrase"])
         found = _entries(names_text, role)
         if not found:
@@ -344,6 +355,9 @@ def parse_byline(text: str) -> list[Contributor]:
 
 def _read(core: str) -> list[Contributor] | None:
     """Contributors of one credit line, ``None`` when it names no credit style at all."""
+    opening = _ROLE_RE.match(core)
+    if opening and opening["phrase"] and role_of(opening["phrase"]) != "photography":
+        return _role_list(core)  # the common case: a role list from its first word
     if is_signoff(core):
         return []
     if (contacts := _contacts(core)) is not None:
@@ -372,8 +386,13 @@ def _read(core: str) -> list[Contributor] | None:
     return found if credited else None
 
 
+@lru_cache(maxsize=4096)
 def parse_credit_line(text: str) -> Attribution:
-    """Read one credit line of any style; unparseable lines are kept verbatim, crediting nobody."""
+    """Read one credit line of any style; unparseable lines are kept verbatim, crediting nobody.
+
+    Cached: an agency's credit lines repeat (every update of a story carries the same one, and a
+    desk's staff is a small set), and the result is immutable.
+    """
     line = clean_inline(text)
     core = _strip_frame(line)
     if not core:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from services.ingest.agencies import canonical_agency
 
@@ -102,8 +103,12 @@ def _looks_like_place(text: str) -> bool:
     return all(word[:1].isupper() or word in _PLACE_PARTICLES for word in words)
 
 
+@lru_cache(maxsize=2048)
 def parse_dateline(paragraph: str, reference: date | None = None) -> ParsedDateline | None:
     """Split a leading dateline off ``paragraph``; ``None`` when it does not start with one."""
+    head = paragraph[:130]
+    if "(" not in head and not any(dash in head for dash in ("—", "–", "--")):
+        return None  # neither an agency in parentheses nor a dash near the start
     match = _WITH_AGENCY.match(paragraph)
     agency: str | None = None
     if match:

@@ -19,7 +19,6 @@ Versions (docs/formats.md, "Versions, corrections, kills"):
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -59,14 +58,13 @@ def story_id_for(draft: Draft) -> str:
     return derived_id("st", "text", agency, place, day, fold(draft.headline))
 
 
+_NOT_EDITORIAL = {"format", "published", "first_created", "source_version", "credit_line_parsed"}
+
+
 def content_hash(draft: Draft) -> str:
     """Hash of what an editor would call the content: equal hashes mean a duplicate."""
-    editorial = draft.model_dump(
-        mode="json",
-        exclude={"format", "published", "first_created", "source_version", "credit_line_parsed"},
-    )
-    data = json.dumps(editorial, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
+    editorial = draft.model_dump_json(exclude=_NOT_EDITORIAL)  # field order is fixed: stable
+    return hashlib.sha256(editorial.encode("utf-8")).hexdigest()
 
 
 def event_id_for(story_id: str, version: int) -> str:

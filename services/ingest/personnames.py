@@ -6,6 +6,7 @@ Pure string work shared by the credit-line, byline and photo-credit readers.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from services.ingest.agencies import canonical_agency
 
@@ -56,6 +57,7 @@ def _word_case(word: str, first: bool) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=8192)
 def proper_case(name: str) -> str:
     """``JOHN SMITH`` → ``John Smith``, ``nidal al-mughrabi`` → ``Nidal al-Mughrabi``.
 
@@ -87,6 +89,7 @@ def undouble(name: str) -> str:
     return name
 
 
+@lru_cache(maxsize=8192)
 def is_person_name(text: str) -> bool:
     """Does ``text`` read as one person's name (1–5 words, capitalised, no organisation word)?
 
