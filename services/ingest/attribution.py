@@ -26,9 +26,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from services.ingest.agencies import canonical_agency
-from services.ingest.namelists import split_names, strip_noise
-from services.ingest.personnames import is_person_name, proper_case
+from services.ingest.bylines import BYLINE, agency_named, parse_byline
+from services.ingest.namelists import NotNames, contributors_of
+from services.ingest.notices import is_signoff
+from services.ingest.personnames import proper_case
 from services.ingest.photos import looks_like_photo_credit, photographers
 from services.ingest.textclean import clean_inline
 from shared.models import ROLES, Contributor, Role
@@ -36,6 +37,7 @@ from shared.models import ROLES, Contributor, Role
 __all__ = [
     "ROLE_LABELS",
     "Attribution",
+    "agency_named",
     "combine",
     "format_credit_line",
     "is_credit_trailer",
@@ -105,18 +107,8 @@ assert set(ROLE_LABELS) == set(ROLES)
 _FRAME_TAIL = re.compile(r"[\s.=]+$")
 _LIST_TAIL = re.compile(r"[\s;,]*(?:\band\b)?[\s;,]*$", re.IGNORECASE)
 _FRAME_START = re.compile(r"^[\s(\[\-–—•*=]+")
-_FRAME_END = re.compile(r"[\s)\].=]+$")
 _SENTENCE = re.compile(r"(?<!\b[A-Z])(?<!\b[A-Z][a-z])(?<!\b[A-Z][a-z]{2})\.\s+(?=[A-Z\"“(])")
 _TIMESTAMP = re.compile(r"^[\w ,.]*\d{4}.*\b(?:GMT|UTC|HKT|ET|Updated)\b.*$", re.IGNORECASE)
-
-# lines that credit nobody
-_DESK_CODE = re.compile(r"^(?:[a-z]{2,5}(?:-[a-z]{2,5})?)(?:\s*/\s*[a-z]{2,5}(?:-[a-z]{2,5})?)+$")
-_DPA_SIGNOFF = re.compile(r"^dpa(?:\s+[a-z][a-z0-9]{0,4}){1,8}$")
-_COPYRIGHT = re.compile(
-    r"^(?:©|\(c\)|copyright)\s*\d{4}|^copyright\b|all rights reserved|alle rechte vorbehalten",
-    re.IGNORECASE,
-)
-_ADVISORY = re.compile(r"^\^|<$|^\(?\^?Eds?:|^AP-[A-Z]{2}-\d\d-\d\d-\d\d|^\(\(.*\)\)$")
 
 # sentence-shaped credits
 _CONTRIBUTED = re.compile(
@@ -139,10 +131,6 @@ _CONTACT = re.compile(
     r"To\s+contact\s+the\s+(?P<who>reporters?|editors?)\b[^:]*:\s*(?P<names>.*?)(?=To\s+contact\s+the|$)",
     re.IGNORECASE,
 )
-_BYLINE = re.compile(r"^(?:By|Von)\s*:?\s+(?P<names>.+)$", re.IGNORECASE)
-_BYLINE_TAIL = re.compile(
-    r"(?:,?\s+(?:[A-Z][\w.&'-]*\s+){0,5}(?:Writers?|Correspondents?|Reporters?|Editors?)|\s*=\s*)$"
-)
 
 
 @dataclass(frozen=True)
@@ -155,10 +143,6 @@ class Attribution:
 
 
 _NOBODY = Attribution((), None, True)
-
-
-class _Unparsed(Exception):
-    """A names list that does not read as names."""
 
 
 @lru_cache(maxsize=256)
@@ -187,61 +171,24 @@ def looks_like_credit(text: str) -> bool:
     return bool(match and match["phrase"])
 
 
-def is_signoff(text: str) -> bool:
-    """A line that credits nobody: desk codes, sign-offs, copyright notices, advisories."""
-    core = text.strip()
-    return bool(
-        _DESK_CODE.match(core)
-        or _DPA_SIGNOFF.match(core)
-        or _COPYRIGHT.search(core)
-        or _ADVISORY.search(core)
-    )
-
-
-_TRAILER_HINT = re.compile(
-    r"\bby\b|contributed|reported\s+from|assistance|to\s+contact|:", re.IGNORECASE
-)
+_SENTENCE_HINTS = ("contributed", "reported from", "assistance from", "to contact the")
 
 
 def is_credit_trailer(text: str) -> bool:
     """Is this paragraph (at the end of a story) a credit line of any style?"""
-    if len(text) > 600 or not _TRAILER_HINT.search(text):
+    if len(text) > 600:
         return False
+    if looks_like_credit(text):
+        return True
+    if not any(hint in text.casefold() for hint in _SENTENCE_HINTS):
+        return False  # the cheap test that clears almost every story paragraph
     core = _strip_frame(text.strip())
-    if (
-        looks_like_credit(text)
-        or _ASSISTANCE.match(core)
-        or core.lower().startswith("to contact the")
-    ):
+    if _ASSISTANCE.match(core) or core.lower().startswith("to contact the"):
         return True
     words = len(core.split())
     if words <= 60 and "contributed" in core and _CONTRIBUTED.match(core):
         return True
     return words <= 30 and bool(_REPORTED_FROM.match(core)) and core[:1].isupper()
-
-
-def _entries(
-    names_text: str, role: Role, *, drop_agencies: bool = False, lenient: bool = False
-) -> list[Contributor]:
-    """Contributors of one names list; ``_Unparsed`` when a piece is neither name nor outlet
-    (``lenient``: such pieces, job titles in a byline, are skipped instead)."""
-    people: list[Contributor] = []
-    for name, place in split_names(strip_noise(names_text)):
-        agency = canonical_agency(name)
-        if agency:
-            if not drop_agencies:
-                people.append(
-                    Contributor(name=agency, role=role, kind="organization", location=place)
-                )
-        elif is_person_name(proper_case(name)):
-            people.append(
-                Contributor(name=proper_case(name), role=role, kind="person", location=place)
-            )
-        elif name.lower().startswith("the ") or re.search(r"(?i)\b(?:agencies|inputs)\b", name):
-            continue  # an outlet the person writes for ("The San Diego Union-Tribune")
-        elif not lenient:
-            raise _Unparsed(name)
-    return people
 
 
 def _first_sentence(text: str) -> tuple[str, str]:
@@ -262,12 +209,12 @@ def _role_list(core: str) -> list[Contributor] | None:
         names_text = core[match.end() : end]
         names_text, rest = _first_sentence(names_text)
         if rest and index + 1 < len(matches):
-            raise _Unparsed(rest)
+            raise NotNames(rest)
         names_text = _LIST_TAIL.sub("", names_text)
         role = _LABEL_ROLES[match["label"].lower()] if match["label"] else role_of(match["phrase"])
-        found = _entries(names_text, role)
+        found = contributors_of(names_text, role)
         if not found:
-            raise _Unparsed(names_text)
+            raise NotNames(names_text)
         people.extend(found)
     return people
 
@@ -276,10 +223,10 @@ def _sentence(sentence: str) -> list[Contributor] | None:
     """One sentence of an AP/CNN/Bloomberg-style credit; ``None`` when it is no credit."""
     sentence = sentence.strip()
     if match := _ASSISTANCE.match(sentence):
-        return _entries(match["names"], "contributing")
+        return contributors_of(match["names"], "contributing")
     if match := _CONTRIBUTED.match(sentence):
         names = _WRITER_PREFIX.sub("", _POSSESSIVE.sub("", match["names"]))
-        people = _entries(names, "contributing")
+        people = contributors_of(names, "contributing")
         if match["place"]:
             place = clean_inline(match["place"])
             people = [p if p.location else p.model_copy(update={"location": place}) for p in people]
@@ -290,16 +237,16 @@ def _sentence(sentence: str) -> list[Contributor] | None:
         )
         people = [
             p.model_copy(update={"location": clean_inline(clauses[0])})
-            for p in _entries(match["names"], "reporting")
+            for p in contributors_of(match["names"], "reporting")
         ]
         for clause in clauses[1:]:
             also = _ALSO_FROM.match(clause.strip())
             if not also:
-                raise _Unparsed(clause)
+                raise NotNames(clause)
             place = clean_inline(also["place"]).rstrip(".")
             people += [
                 p.model_copy(update={"location": place})
-                for p in _entries(also["names"], "reporting")
+                for p in contributors_of(also["names"], "reporting")
             ]
         return people
     return None
@@ -313,44 +260,8 @@ def _contacts(core: str) -> list[Contributor] | None:
     for block in blocks:
         role: Role = "editing" if block["who"].lower().startswith("editor") else "reporting"
         names = re.sub(r"\s+at\s+\S+@\S+", ", ", block["names"])
-        people += _entries(names.strip(" ."), role)
+        people += contributors_of(names.strip(" ."), role)
     return people
-
-
-_NAMED_OUTLET = re.compile(
-    r"^(?:--\s*)?(?:The\s+)?(?P<outlet>Associated\s+Press|AP|Reuters|AFP|Bloomberg|dpa|UPI)\b"
-    r"(?:['’]s)?\s+(?:[A-Z][a-z]+\s+)?(?:writers?|correspondents?|reporters?|staff)\b",
-    re.IGNORECASE,
-)
-
-
-def agency_named(text: str) -> str | None:
-    """The agency a credit line names for its writers (``Associated Press writers X and Y…``)."""
-    match = _NAMED_OUTLET.match(_strip_frame(clean_inline(text)))
-    return canonical_agency(match["outlet"]) if match else None
-
-
-def parse_byline(text: str) -> list[Contributor]:
-    """``By X and Y`` → X and Y, each ``reporting`` (the byline rule, docs/attribution.md).
-
-    Outlet words that close a byline (``, Associated Press``, ``, dpa =``, job titles) are
-    dropped; a byline of an agency alone (``By Reuters``), desk initials (``Von: det/dpa``),
-    ``dpa correspondents`` or a one-word user name (``admin``) names nobody: the agency is the
-    story's agency, not a contributor.
-    """
-    line = clean_inline(text)
-    match = _BYLINE.match(line)
-    names = match["names"] if match else line
-    names = _BYLINE_TAIL.sub("", names).strip(" =")
-    # "Geir Molnes / Faktisk.no", "X and Y - AP Technology Writers | AP": what follows is not names
-    names = re.split(r"\s+[/|–—-]\s+", names, maxsplit=1)[0]
-    if not names or _DESK_CODE.match(names.replace(" ", "")) or "/" in names:
-        return []
-    try:
-        people = _entries(names, "reporting", drop_agencies=True, lenient=True)
-    except _Unparsed:
-        return []
-    return [p for p in people if len(p.name.split()) > 1]
 
 
 def _read(core: str) -> list[Contributor] | None:
@@ -362,7 +273,7 @@ def _read(core: str) -> list[Contributor] | None:
         return []
     if (contacts := _contacts(core)) is not None:
         return contacts
-    if _BYLINE.match(core) and not _ROLE_RE.search(core):
+    if BYLINE.match(core) and not _ROLE_RE.search(core):
         return parse_byline(core)
     roles = _ROLE_RE.search(core)
     if looks_like_photo_credit(core) and not (
@@ -379,7 +290,7 @@ def _read(core: str) -> list[Contributor] | None:
         people = _sentence(sentence)
         if people is None:
             if credited or rest:
-                raise _Unparsed(sentence)
+                raise NotNames(sentence)
             return None
         credited = True
         found += people
@@ -399,7 +310,7 @@ def parse_credit_line(text: str) -> Attribution:
         return _NOBODY
     try:
         people = _read(core)
-    except _Unparsed:
+    except NotNames:
         people = None
     if people is None:
         return Attribution((), line, parsed=False)

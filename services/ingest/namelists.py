@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-from services.ingest.personnames import proper_case, undouble
+from services.ingest.agencies import canonical_agency
+from services.ingest.personnames import is_person_name, proper_case, undouble
+from shared.models import Contributor, Role
 
 _SPLIT = re.compile(
     r"\s*(?:,\s*(?:and|&|und|y)\s+|\s+(?:and|&|und)\s+|\s*&\s*|,|;)\s*", re.IGNORECASE
@@ -18,6 +20,7 @@ _ABBREVIATION = re.compile(r"^[A-Z][a-z]{1,4}\.$")
 _NOISE = re.compile(
     r"\s*(?:\([^)]*\)|<[^>]*>|\[[^\]]*\]|\S+@\S+|\+?\d[\d\s/().-]{5,}\d)\s*",
 )
+_OUTLET_WORDS = re.compile(r"\b(?:agencies|inputs)\b", re.IGNORECASE)
 _AT_EMAIL = re.compile(r"\s+at\s+\S+@\S+", re.IGNORECASE)
 
 #: regions that follow a city after a comma; compared case-insensitively
@@ -106,3 +109,31 @@ def split_names(text: str) -> list[tuple[str, str | None]]:
             place = next((p for _, p in entries[index + 1 :] if p), None)
         resolved.append((str(name), place))
     return resolved
+
+
+class NotNames(ValueError):
+    """A names list holding something that is neither a person, an agency nor an outlet."""
+
+
+def contributors_of(
+    names_text: str, role: Role, *, drop_agencies: bool = False, lenient: bool = False
+) -> list[Contributor]:
+    """Contributors of one names list; ``NotNames`` when a piece is neither name nor outlet
+    (``lenient``: such pieces, job titles in a byline, are skipped instead)."""
+    people: list[Contributor] = []
+    for name, place in split_names(strip_noise(names_text)):
+        agency = canonical_agency(name)
+        if agency:
+            if not drop_agencies:
+                people.append(
+                    Contributor(name=agency, role=role, kind="organization", location=place)
+                )
+        elif is_person_name(proper_case(name)):
+            people.append(
+                Contributor(name=proper_case(name), role=role, kind="person", location=place)
+            )
+        elif name.lower().startswith("the ") or _OUTLET_WORDS.search(name):
+            continue  # an outlet the person writes for ("The San Diego Union-Tribune")
+        elif not lenient:
+            raise NotNames(name)
+    return people
