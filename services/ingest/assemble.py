@@ -313,11 +313,7 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
         or (dateline.agency if dateline else None)
         or copy.default_agency
     )
-    # our own clean strings: constructed without re-validation (a hot path)
-    body = [
-        BodyBlock.model_construct(type="h2" if kind == "h2" else "p", text=text)
-        for kind, text in blocks
-    ]
+    body = [BodyBlock(type="h2" if kind == "h2" else "p", text=text) for kind, text in blocks]
     summary = (
         clean_inline(copy.summary or "")
         or " ".join(front.highlights)

@@ -17,21 +17,17 @@ _XML_FORBIDDEN = re.compile(
 )
 
 
-def _already_clean(text: str) -> bool:
-    """Checked in C: no control, odd-space or invisible character (``isprintable`` is false for
-    all of them), no double or edge space, already NFC. Most lines are; they need no work."""
-    return (
+def clean_inline(text: str) -> str:
+    """One line of clean text: NFC, forbidden characters dropped, runs of spaces made one."""
+    if (
         text.isprintable()
         and "  " not in text
         and text[:1] != " "
         and text[-1:] != " "
         and (text.isascii() or unicodedata.is_normalized("NFC", text))
-    )
-
-
-def clean_inline(text: str) -> str:
-    """One line of clean text: NFC, forbidden characters dropped, runs of spaces made one."""
-    if _already_clean(text):
+    ):
+        # no control, odd-space or invisible character (isprintable is false for all of them), no
+        # double or edge space, already NFC: most lines are, and need no work (checked in C)
         return text
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
