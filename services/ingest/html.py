@@ -114,15 +114,6 @@ def _json_ld_authors(doc: etree._Element) -> list[str]:
     return names
 
 
-def _after(elements: list[etree._Element], start: etree._Element | None) -> list[etree._Element]:
-    if start is None:
-        return elements
-    try:
-        return elements[elements.index(start) :]
-    except ValueError:
-        return elements
-
-
 def _byline_of(element: etree._Element) -> str | None:
     """A "By …" element's byline; nested bylines (a wrapper holding name and date) give the
     innermost element that still reads as one."""

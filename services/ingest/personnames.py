@@ -36,7 +36,6 @@ NOT_NAME_WORDS = frozenset(
 )  # fmt: skip
 _ARTICLES = frozenset({"the", "el", "la", "le", "les", "los", "las", "der", "die", "das", "il"})
 _WORD = re.compile(r"^(?:[^\W\d_][\w'’.\-]*|[A-Z]\.?)$")
-_INITIALS = re.compile(r"^(?:[A-Z]\.){1,3}[A-Z]?\.?$|^[A-Z]{1,2}$")
 
 
 def _word_case(word: str, first: bool) -> str:
@@ -122,7 +121,3 @@ def is_person_name(text: str) -> bool:
         word = words[0]
         return len(word) >= 3 and word[0].isupper() and not word.isupper()
     return True
-
-
-def is_initials(word: str) -> bool:
-    return bool(_INITIALS.match(word))
