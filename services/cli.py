@@ -154,19 +154,31 @@ def parse(
     content_type: Annotated[
         str, typer.Option("--content-type", "-t", help="As a client would send it.")
     ] = "application/octet-stream",
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Force a format: text, html, nitf, newsml-g2, newsml-1.2, ninjs, rss, atom, "
+            "jsonfeed, iptc7901, anpa1312 (default: the Content-Type, else detected).",
+        ),
+    ] = None,
 ) -> None:
-    """Print the normalised story JSON of each file, without Redis (the ingest task's code)."""
+    """Print the normalised story JSON of each file (a JSON array when there are several
+    stories), without Redis: the ingest task's own code."""
     from services.ingest.decide import decide
-    from services.ingest.formats import ParseContext
+    from services.ingest.formats import FORMATS, ParseContext
     from services.ingest.formats import parse as parse_copy
     from shared.errors import SyndicateError
 
+    if fmt is not None and fmt not in FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}")
     results = []
     failed = False
     for path in files:
         received = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         try:
-            drafts = parse_copy(path.read_bytes(), ParseContext(received, content_type))
+            drafts = parse_copy(path.read_bytes(), ParseContext(received, content_type, fmt))
         except SyndicateError as exc:
             typer.echo(f"{path}: {exc.detail}", err=True)
             failed = True

@@ -38,6 +38,11 @@ def quarantine() -> str:
     return f"{PREFIX}quarantine"
 
 
+def credit_lines_unparsed() -> str:
+    """Counter: story versions stored with a credit line kept verbatim (it could not be parsed)."""
+    return f"{PREFIX}ingest:credit-lines-unparsed"
+
+
 # --- stories -----------------------------------------------------------------------------------
 
 

@@ -24,6 +24,9 @@ DB_FAULTS = 1
 DB_SUPERVISOR = 2  # test_supervisor: `syndicate up` against a given REDIS_URL
 # 3-4: ingest tests, 5-6: render tests, 7-9: publish tests
 DB_IN_PROCESS = 15
+# issue #3 (ingest formats): the ingest task run in-process, and the API's 422 pre-check
+DB_INGEST_TASK = 3
+DB_INGEST_API = 4
 
 
 def _clear_caches() -> None:

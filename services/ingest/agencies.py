@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 #: canonical spelling -> the ways copy writes it (compared case-insensitively)
 _AGENCIES: dict[str, tuple[str, ...]] = {
@@ -42,11 +43,20 @@ _LOOKUP: dict[str, str] = {
 _PUNCT = re.compile(r"[\s.·]+")
 
 
+@lru_cache(maxsize=8192)
 def canonical_agency(name: str) -> str | None:
     """The canonical name of an agency, or ``None`` when ``name`` is not one we know."""
     key = _PUNCT.sub(" ", name.strip().strip("()").replace("’", "'")).strip().casefold()
+    key = re.sub(r"^www |(?<=\w) (?:com|co uk|org|net)$", "", key)  # "Bloomberg.com" → bloomberg
     return _LOOKUP.get(key) or _LOOKUP.get(key.replace(" ", ""))
 
 
 def is_agency(name: str) -> bool:
     return canonical_agency(name) is not None
+
+
+def mentions_agency(text: str, agency: str) -> bool:
+    """Does ``text`` name ``agency`` (any of its spellings, as a word)?"""
+    variants = _AGENCIES.get(agency, (agency.lower(),))
+    low = text.casefold()
+    return any(re.search(rf"(?<![\w]){re.escape(v)}(?![\w])", low) for v in variants)

@@ -6,15 +6,18 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+import redis
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from services.ingest import store
 from services.ingest.formats import MEDIA_TYPES, format_for_media_type
+from services.ingest.precheck import precheck
 from shared import names, stories
 from shared.auth import Caller
 from shared.celery_app import send
-from shared.errors import BadRequest, NotFound, PayloadTooLarge
+from shared.errors import BadRequest, NotFound, ParseError, PayloadTooLarge
 from shared.ids import random_id
 from shared.models import Story, WireItem, WireStatus
 from shared.problems import problem_responses
@@ -85,6 +88,11 @@ async def post_wire(
         raise BadRequest("The body is empty: send the wire copy as the request body.")
     client = get_redis()
     wire_id = random_id("wire")
+    unreadable = await run_in_threadpool(precheck, body, content_type)
+    if unreadable is not None:
+        # 422 at once, but the copy is kept: stored and quarantined with the same error
+        _quarantine_at_once(client, wire_id, content_type, body, idempotency_key, unreadable)
+        raise unreadable
     if idempotency_key:
         earlier = store.claim_idempotency_key(client, caller, idempotency_key, wire_id)
         if earlier is not None:
@@ -108,6 +116,28 @@ async def post_wire(
     send(names.TASK_INGEST_WIRE, wire_id)
     response.headers["Location"] = f"/v1/wire/{wire_id}"
     return WireAccepted(id=wire_id, status="accepted")
+
+
+def _quarantine_at_once(
+    client: redis.Redis,
+    wire_id: str,
+    content_type: str,
+    body: bytes,
+    idempotency_key: str | None,
+    error: ParseError,
+) -> None:
+    now = datetime.now(UTC)
+    item = WireItem(
+        id=wire_id,
+        received_at=now,
+        content_type=content_type,
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        idempotency_key=idempotency_key,
+    )
+    store.save_wire(client, item, body)
+    store.quarantine(client, item, error, now)
+    error.resource = wire_id
 
 
 @router.get(

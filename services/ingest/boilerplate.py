@@ -31,5 +31,6 @@ _PREFIX = re.compile(
 
 def is_boilerplate_line(line: str) -> bool:
     """Is this whole line site furniture rather than story text?"""
-    key = fold(line).rstrip(".!:…").strip()
-    return key in _EXACT or bool(_PREFIX.match(line.strip()))
+    if len(line) <= 60 and fold(line).rstrip(".!:…").strip() in _EXACT:
+        return True  # whole-line furniture is short; only prompts run longer
+    return bool(_PREFIX.match(line.strip()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from services.ingest.agencies import canonical_agency
 
@@ -28,9 +29,9 @@ _DATE_MDY = re.compile(
 _DATE_DMY = re.compile(
     rf"^(?P<day>\d{{1,2}})\.?\s+(?P<mon>{_MONTH})\.?(?:,?\s+(?P<year>\d{{4}}))?$", re.IGNORECASE
 )
-_DASH = r"(?:—|–|-{1,2}|‒|―|:)"
+_DASH = r"(?:—|–|\.?-{1,2}|‒|―|:|_)"
 _WITH_AGENCY = re.compile(
-    rf"^(?P<head>[^()\n]{{2,80}}?)\s*\((?P<agency>[A-Za-z][A-Za-z .&'’/-]{{0,40}})\)\s*{_DASH}\s*",
+    rf"^(?P<head>[^()\n]{{0,80}}?)\s*\((?P<agency>[A-Za-z][A-Za-z .&'’/-]{{0,40}})\)\s*{_DASH}\s*",
 )
 _NO_AGENCY = re.compile(
     r"^(?P<head>[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ .'’-]{1,40}(?:,\s*[A-Z][A-Za-z.'’ -]{1,30})?)\s+(?:—|–|--)\s+"
@@ -102,13 +103,18 @@ def _looks_like_place(text: str) -> bool:
     return all(word[:1].isupper() or word in _PLACE_PARTICLES for word in words)
 
 
+@lru_cache(maxsize=2048)
 def parse_dateline(paragraph: str, reference: date | None = None) -> ParsedDateline | None:
     """Split a leading dateline off ``paragraph``; ``None`` when it does not start with one."""
+    head = paragraph[:130]
+    if "(" not in head and not any(dash in head for dash in ("—", "–", "--")):
+        return None  # neither an agency in parentheses nor a dash near the start
     match = _WITH_AGENCY.match(paragraph)
     agency: str | None = None
     if match:
         raw_agency = match["agency"].strip()
-        agency = canonical_agency(raw_agency) or raw_agency
+        known = [canonical_agency(part) for part in raw_agency.split("/")]
+        agency = canonical_agency(raw_agency) or next((k for k in known if k), None) or raw_agency
         head = match["head"].strip().rstrip(",")
     else:
         match = _NO_AGENCY.match(paragraph)
@@ -119,16 +125,18 @@ def parse_dateline(paragraph: str, reference: date | None = None) -> ParsedDatel
     when: date | None = None
     # the date is the last one or two comma-separated parts ("Feb 2" or "Feb. 2, 2026")
     for take in (2, 1):
-        if len(parts) > take:
+        if len(parts) > take or (len(parts) == take and agency):
             parsed = parse_date(", ".join(parts[-take:]), reference)
             if parsed is not False:
                 when = parsed if isinstance(parsed, date) else None
                 parts = parts[:-take]
                 break
     place = ", ".join(parts).strip()
-    if not _looks_like_place(place):
+    if place and not _looks_like_place(place):
+        return None
+    if not place and not agency:
         return None
     rest = paragraph[match.end() :].strip()
     if not rest:
         return None
-    return ParsedDateline(place=place, date=when, agency=agency, rest=rest)
+    return ParsedDateline(place=place or None, date=when, agency=agency, rest=rest)

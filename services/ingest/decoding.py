@@ -42,6 +42,13 @@ def decode(data: bytes, content_type: str = "") -> str:
         return data.decode("utf-8").lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         first_bad = exc.start
+    non_ascii = sum(1 for byte in data if byte > 0x7F)
+    if non_ascii * 20 < len(data):
+        # mostly ASCII with a few high bytes: legacy Western copy (an NBSP, a curly quote)
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
     best = from_bytes(data).best()
     # Legacy Western copy is overwhelmingly Windows-1252; single-byte Latin guesses are often
     # wrong between siblings (cp1250 vs cp1252), so prefer cp1252 whenever it decodes cleanly.

@@ -33,6 +33,8 @@ class Draft(BaseModel):
     publisher: str | None = None
     guid: str | None = None
     published: AwareDatetime | None = None
+    #: when the agency first created the story (NewsML ``firstCreated``), if it says
+    first_created: AwareDatetime | None = None
     signal: Signal | None = None
     correction: str | None = None
     source_version: int | None = None

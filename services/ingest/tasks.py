@@ -67,15 +67,17 @@ def process_wire(wire_id: str) -> str:
     events: list[Event] = []
     story_ids: list[str] = []
     outcomes: list[str] = []
+    stored = False
     for draft in drafts:
         story_id = story_id_for(draft)
         with client.lock(keys.story_lock(story_id), timeout=60, blocking_timeout=60):
             decision = _decide_and_store(client, item, story_id, draft, now)
         story_ids.append(story_id)
         outcomes.append(decision.outcome)
+        stored = stored or decision.story is not None
         if decision.event is not None:
             events.append(decision.event)
-    status = "parsed" if events else ("stale" if "stale" in outcomes else "duplicate")
+    status = "parsed" if events or stored else ("stale" if "stale" in outcomes else "duplicate")
     store.update_wire(
         client, item, status=status, story_ids=story_ids, event_ids=[e.id for e in events]
     )
@@ -94,7 +96,11 @@ def _decide_and_store(
         # we stored this version before a crash: send its event again, same id
         event = stories.get_event(client, event_id_for(existing.id, existing.version))
         return Decision("new", None, event) if event else decision
-    if decision.story is not None and decision.event is not None:
-        stories.save_event(client, decision.event)
+    if decision.story is not None:
+        if decision.event is not None:
+            stories.save_event(client, decision.event)
         stories.save_version(client, decision.story)
+        if not draft.credit_line_parsed:
+            # a credit line kept verbatim: counted once per stored version (issue #7: /metrics)
+            client.incr(keys.credit_lines_unparsed())
     return decision

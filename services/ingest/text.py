@@ -12,31 +12,20 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from services.ingest import attribution, boilerplate
+from services.ingest import boilerplate
+from services.ingest.assemble import Copy, normalise
 from services.ingest.dateline import ParsedDateline, caption_date, parse_dateline
-from services.ingest.draft import Draft, Signal
+from services.ingest.draft import Draft
+from services.ingest.headlines import split_headline_flags
 from services.ingest.photos import split_caption_credit
 from services.ingest.textclean import clean_lines, fold
 from shared.errors import ParseError
-from shared.models import BodyBlock, Contributor, Dateline, Photo
+from shared.models import Photo
+
+__all__ = ["parse_text", "split_headline_flags"]
 
 _TERMINAL = tuple(".!?:;,\"”’')…")
-_HEADLINE_FLAG = re.compile(
-    r"^(?P<flag>UPDATE\s*\d*|REFILE|RPT|CORRECTED|CORRECTION|WRAPUP\s*\d*|KILL|WITHDRAWN|"
-    r"ADVISORY|EXCLUSIVE|BREAKINGVIEWS|INSIGHT|ANALYSIS)\s*[-–:]\s*",
-    re.IGNORECASE,
-)
 _SUFFIX = re.compile(r"^(?P<headline>.{10,}?)\s+[-–—|]\s+(?P<site>[^-–—|]{2,40})$")
-_FLAG_SIGNAL: dict[str, Signal] = {
-    "update": "update",
-    "refile": "update",
-    "rpt": "update",
-    "wrapup": "update",
-    "corrected": "correction",
-    "correction": "correction",
-    "kill": "kill",
-    "withdrawn": "kill",
-}
 
 
 def _blocks(text: str) -> list[list[str]]:
@@ -49,16 +38,6 @@ def _blocks(text: str) -> list[list[str]]:
         elif not boilerplate.is_boilerplate_line(line):
             blocks[-1].append(line)
     return [block for block in blocks if block]
-
-
-def split_headline_flags(headline: str) -> tuple[str, Signal | None]:
-    """``UPDATE 2-Fed holds rates`` → (``Fed holds rates``, ``"update"``)."""
-    signal: Signal | None = None
-    while match := _HEADLINE_FLAG.match(headline):
-        word = re.sub(r"[\s\d]+", "", match["flag"]).lower()
-        signal = _FLAG_SIGNAL.get(word, signal)
-        headline = headline[match.end() :]
-    return headline.strip(), signal
 
 
 def _is_subhead(lines: list[str]) -> bool:
@@ -111,47 +90,24 @@ def parse_text(text: str, *, received: datetime | None = None) -> Draft:
     front_lines = [line for block in front for line in block]
 
     headline, publisher, section, standfirst, photos = _read_front(front_lines, suffix)
-    headline, signal = split_headline_flags(headline)
-    if not headline:
+    if not split_headline_flags(headline)[0]:
         raise ParseError("no headline found in the copy", format="text", line=1)
 
-    body, credit = _read_body(rest, parsed_dateline)
-    contributors: tuple[Contributor, ...] = ()
-    credit_line: str | None = None
-    credit_parsed = True
-    if credit is not None:
-        contributors, credit_line, credit_parsed = (
-            credit.contributors,
-            credit.credit_line,
-            credit.parsed,
-        )
-    dateline = None
-    agency = None
-    if parsed_dateline:
-        dateline = Dateline(
-            place=parsed_dateline.place,
-            date=parsed_dateline.date.isoformat() if parsed_dateline.date else None,
-            agency=parsed_dateline.agency,
-        )
-        agency = parsed_dateline.agency
-    if agency is None:
-        agency = next((c.name for c in contributors if c.kind == "organization"), None)
-    summary = standfirst or next((block.text for block in body if block.type == "p"), None)
-    return Draft(
+    body: list[tuple[str, str]] = [
+        ("h2" if index > 0 and _is_subhead(block) else "p", " ".join(block))
+        for index, block in enumerate(rest)
+    ]
+    copy = Copy(
         format="text",
         headline=headline,
-        section=section,
-        summary=summary,
-        dateline=dateline,
-        body=body,
-        photos=photos,
-        contributors=list(contributors),
-        credit_line=credit_line,
-        credit_line_parsed=credit_parsed,
-        agency=agency,
+        blocks=body,
         publisher=publisher or site,
-        signal=signal,
+        section=section,
+        summary=standfirst,
+        photos=photos,
+        page=True,
     )
+    return normalise(copy, received)
 
 
 def _find_dateline(
@@ -212,22 +168,3 @@ def _read_front(
             standfirst_parts.append(line)
     standfirst = " ".join(standfirst_parts) or None
     return headline, publisher, section, standfirst, photos
-
-
-def _read_body(
-    blocks: list[list[str]], dateline: ParsedDateline | None
-) -> tuple[list[BodyBlock], attribution.Attribution | None]:
-    body: list[BodyBlock] = []
-    credit: attribution.Attribution | None = None
-    for index, block in enumerate(blocks):
-        text = " ".join(block)
-        if index == 0 and dateline is not None:
-            text = dateline.rest
-        if attribution.looks_like_credit(text):
-            credit = attribution.parse_credit_line(text)
-            break  # what follows the credit line is the site's, not the story's
-        if index > 0 and _is_subhead(block):
-            body.append(BodyBlock(type="h2", text=text))
-        else:
-            body.append(BodyBlock(type="p", text=text))
-    return body, credit

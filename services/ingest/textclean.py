@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACE = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
@@ -18,7 +19,18 @@ _XML_FORBIDDEN = re.compile(
 
 def clean_inline(text: str) -> str:
     """One line of clean text: NFC, forbidden characters dropped, runs of spaces made one."""
-    text = unicodedata.normalize("NFC", text)
+    if (
+        text.isprintable()
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+        and (text.isascii() or unicodedata.is_normalized("NFC", text))
+    ):
+        # no control, odd-space or invisible character (isprintable is false for all of them), no
+        # double or edge space, already NFC: most lines are, and need no work (checked in C)
+        return text
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     text = _XML_FORBIDDEN.sub("", _ZERO_WIDTH.sub("", text))
     text = text.replace("\r", " ").replace("\n", " ")
     return _SPACE.sub(" ", text).strip()
@@ -41,6 +53,7 @@ def paragraphs(text: str) -> list[str]:
     return [" ".join(block) for block in blocks if block]
 
 
+@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
     """A comparison key: case-folded, accents and punctuation kept, spaces collapsed."""
     return clean_inline(text).casefold()

@@ -54,3 +54,25 @@ def test_attribution_from_arguments_and_stdin() -> None:
     lines = [json.loads(line) for line in piped.output.splitlines()]
     assert [line["credit_line"] for line in lines] == ["Writing by A B", "nobody here"]
     assert lines[1]["contributors"] == []
+
+
+def test_parse_of_a_file_holding_several_stories_prints_an_array() -> None:
+    result = runner.invoke(cli, ["parse", str(DATA / "formats" / "feed_atom.xml")])
+    assert result.exit_code == 0, result.output
+    stories = json.loads(result.output)
+    assert [s["headline"] for s in stories] == [
+        "Seals return to the sandbank",
+        "Lighthouse repainted",
+    ]
+
+
+def test_parse_with_a_forced_format(tmp_path: Path) -> None:
+    page = tmp_path / "page.txt"  # HTML that a .txt name and plain detection would not call HTML
+    page.write_text(
+        (DATA / "formats" / "article.html").read_text(encoding="utf-8").split("\n", 1)[1]
+    )
+    result = runner.invoke(cli, ["parse", "--format", "html", str(page)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["publisher"] == "Valley Courier"
+    refused = runner.invoke(cli, ["parse", "--format", "wordperfect", str(page)])
+    assert refused.exit_code != 0 and "--format" in refused.output

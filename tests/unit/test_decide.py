@@ -77,3 +77,68 @@ def test_older_source_version_is_stale() -> None:
 def test_content_hash_ignores_format_and_dates() -> None:
     assert content_hash(draft()) == content_hash(draft(format="html", published=NOW))
     assert content_hash(draft()) != content_hash(draft(summary="x"))
+
+
+def test_a_kill_first_seen_is_stored_withdrawn_with_a_killed_event() -> None:
+    decision = decide(None, draft(signal="kill"), now=NOW)
+    assert decision.outcome == "kill"
+    assert decision.story is not None and decision.story.status == "withdrawn"
+    assert decision.event is not None and decision.event.type == "story.killed"
+
+
+def test_after_a_kill_only_another_kill_changes_anything() -> None:
+    killed = decide(None, draft(signal="kill"), now=NOW).story
+    assert decide(killed, draft(body=[BodyBlock(text="Back again.")]), now=NOW).outcome == "stale"
+
+
+def test_an_equal_source_version_with_new_content_is_a_change_an_older_one_is_stale() -> None:
+    first = decide(None, draft(source_version=5), now=NOW).story
+    same = decide(first, draft(source_version=5, body=[BodyBlock(text="Edited.")]), now=NOW)
+    assert same.outcome == "update"
+    older = decide(same.story, draft(source_version=4, body=[BodyBlock(text="x")]), now=NOW)
+    assert (older.outcome, older.story, older.event) == ("stale", None, None)
+
+
+def test_withheld_story_emits_nothing_until_a_later_version_releases_it() -> None:
+    held = decide(None, draft(signal="withhold"), now=NOW)
+    assert held.outcome == "withheld" and held.event is None
+    assert held.story is not None and held.story.status == "withheld"
+    still = decide(held.story, draft(signal="withhold", summary="Still held."), now=NOW)
+    assert still.outcome == "withheld" and still.event is None
+    later = NOW + timedelta(hours=2)
+    released = decide(still.story, draft(summary="Released."), now=later)
+    assert released.outcome == "release"
+    assert released.story is not None and released.story.status == "usable"
+    assert released.story.version == 3 and released.story.first_published == later
+    assert released.event is not None and released.event.type == "story.published"
+
+
+def test_a_published_story_withheld_leaves_the_feeds_with_an_update() -> None:
+    first = decide(None, draft(), now=NOW).story
+    held = decide(first, draft(signal="withhold", summary="Held back."), now=NOW)
+    assert held.outcome == "update"
+    assert held.story is not None and held.story.status == "withheld"
+    assert held.event is not None and held.event.type == "story.updated"
+
+
+def test_first_published_comes_from_the_agency_first_created() -> None:
+    created = NOW - timedelta(hours=3)
+    story = decide(None, draft(first_created=created, published=NOW), now=NOW).story
+    assert story is not None and (story.first_published, story.updated) == (created, NOW)
+
+
+def test_update_flags_give_source_versions_so_older_updates_are_stale() -> None:
+    from services.ingest.formats import ParseContext, parse
+
+    def text(flag: str, extra: str = "") -> bytes:
+        return (
+            f"{flag}Keepers return to island after storm season\n\n"
+            f"OSLO, March 4 (Reuters) - Two keepers returned.{extra}\n"
+        ).encode()
+
+    newer = parse(text("UPDATE 2-", " More detail."), ParseContext(NOW))[0]
+    older = parse(text("UPDATE 1-"), ParseContext(NOW))[0]
+    assert (newer.source_version, older.source_version, newer.signal) == (3, 2, "update")
+    held = decide(None, newer, now=NOW).story
+    assert story_id_for(older) == story_id_for(newer)
+    assert decide(held, older, now=NOW).outcome == "stale"

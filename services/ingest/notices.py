@@ -1,0 +1,29 @@
+"""Lines that credit nobody: desk codes, sign-offs, copyright notices, advisories.
+
+AFP closes a story with its desks' codes (``bur-xx/yy``, ``jah/ec/rl``), dpa with a sign-off
+(``dpa wsz jln npr``), AP's ANPA takes carry advisories (``^Eds: …<``) and transmission tags, and
+pages carry copyright lines. They are not body text and not people.
+"""
+
+from __future__ import annotations
+
+import re
+
+DESK_CODE = re.compile(r"^(?:[a-z]{2,5}(?:-[a-z]{2,5})?)(?:\s*/\s*[a-z]{2,5}(?:-[a-z]{2,5})?)+$")
+_DPA_SIGNOFF = re.compile(r"^dpa(?:\s+[a-z][a-z0-9]{0,4}){1,8}$")
+_COPYRIGHT = re.compile(
+    r"^(?:©|\(c\)|copyright)\s*\d{4}|^copyright\b|all rights reserved|alle rechte vorbehalten",
+    re.IGNORECASE,
+)
+_ADVISORY = re.compile(r"^\^|<$|^\(?\^?Eds?:|^AP-[A-Z]{2}-\d\d-\d\d-\d\d|^\(\(.*\)\)$")
+
+
+def is_signoff(text: str) -> bool:
+    """A line that credits nobody: desk codes, sign-offs, copyright notices, advisories."""
+    core = text.strip()
+    return bool(
+        DESK_CODE.match(core)
+        or _DPA_SIGNOFF.match(core)
+        or _COPYRIGHT.search(core)
+        or _ADVISORY.search(core)
+    )
