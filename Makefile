@@ -3,21 +3,26 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.install-stamp
+RUN_STAMP := $(VENV)/.run-stamp
 
 .PHONY: run test lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# `make run` needs only the service's own dependencies; `make test` adds the dev tools.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP) $(RUN_STAMP)
 
 install: $(STAMP)
 
 # Runs the whole service in the foreground. Without SYNDICATE_API_TOKENS a token is made and printed.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	@if [ -z "$$SYNDICATE_API_TOKENS" ]; then \
 	  mkdir -p var; \
 	  [ -s var/api-token ] || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(24))" > var/api-token; \
