@@ -15,7 +15,7 @@ from services.ingest import store
 from services.ingest.formats import MEDIA_TYPES, format_for_media_type
 from services.ingest.precheck import precheck
 from shared import names, stories
-from shared.auth import Caller
+from shared.auth import IngestCaller
 from shared.celery_app import send
 from shared.errors import BadRequest, NotFound, ParseError, PayloadTooLarge
 from shared.ids import random_id
@@ -78,7 +78,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def post_wire(
     request: Request,
     response: Response,
-    caller: Caller,
+    caller: IngestCaller,
     content_type: Annotated[str, Header()] = "application/octet-stream",
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> WireAccepted:
