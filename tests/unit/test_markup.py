@@ -12,7 +12,7 @@ from services.ingest.formats import ParseContext, parse
 from services.ingest.markup import http_url, sanitise, text_only
 from shared.errors import ParseError
 
-TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
+TAG_LIKE = re.compile(r"<[A-Za-z!/?][^<>]*>")  # a whole tag (a lone "a<b" is text)
 HOSTILE = [
     "<script>alert(1)</script>",
     "<iframe src='https://evil.test/'></iframe>",
