@@ -70,7 +70,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {media: {"schema": {"type": "string"}} for media in sorted(MEDIA_TYPES)},
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in sorted(MEDIA_TYPES)
+            },
         }
     },
     summary="Send wire copy (stored durably before the answer; parsed asynchronously)",
@@ -158,7 +161,7 @@ def get_wire(wire_id: str) -> WireItem:
 )
 def get_quarantine(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> QuarantineList:
     client = get_redis()
     items = store.list_quarantine(client, limit, offset)
