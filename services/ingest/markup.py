@@ -71,7 +71,12 @@ def _needs_work(draft: Draft) -> bool:
 
 
 def sanitise(draft: Draft) -> Draft:
-    """The draft with plain-text fields and http(s) links only (the same draft when clean)."""
+    """The draft with plain-text fields and http(s) links only (the same draft when clean).
+
+    A draft whose headline is empty (nothing but flags such as ``UPDATE 2-``) is a ``ParseError``:
+    a story needs a headline."""
+    if not draft.headline.strip():
+        raise ParseError("the copy has no headline once its flags are removed", format=draft.format)
     if not _needs_work(draft):
         return draft
     headline = text_only(draft.headline)

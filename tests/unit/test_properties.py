@@ -256,3 +256,19 @@ def test_whatever_parses_is_versioned_and_rendered_in_every_format(
     spec = FeedSpec(name="all", title="All", description="All", base_url="http://feeds.test")
     rendered = render_document(spec, stories, max_bytes=200_000)
     assert set(rendered) == {"rss", "atom", "json"}
+
+
+def test_found_by_hypothesis_a_content_type_that_is_not_a_string() -> None:
+    body = b'{"uri": "u", "headline": "Hill race", "bodies": [{"contenttype": true, "value": "x"}]}'
+    [draft] = parse(body, ParseContext(format="ninjs"))
+    assert draft.headline == "Hill race"
+
+
+def test_found_by_hypothesis_a_headline_that_is_only_a_flag() -> None:
+    body = b'{"uri": "u", "headlines": [{"role": "main", "value": "UPDATE-"}], "body_text": "x"}'
+    try:
+        drafts = parse(body, ParseContext(format="ninjs"))
+    except ParseError as exc:
+        assert "headline" in exc.detail
+    else:
+        assert all(draft.headline for draft in drafts)
