@@ -25,6 +25,7 @@ from tests.integration.security.conftest import (
 )
 from tests.support.rawhttp import request, stream_until_refused
 from tests.support.service import Service
+from tests.support.waiting import wait_for
 
 MB = 1024 * 1024
 HUNDRED_MB = 100 * MB
@@ -128,9 +129,7 @@ def test_a_body_just_under_the_limit_still_goes_in(door: str) -> None:
 # --- deeply nested JSON --------------------------------------------------------------------
 
 
-def test_deeply_nested_json_copy_is_refused_and_quarantined(
-    door: str, redis_server: RedisServer
-) -> None:
+def test_deeply_nested_json_copy_is_refused_and_quarantined(door: str) -> None:
     body = b'{"headline": "x", "a": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
     response = wire(door, body, "application/ninjs+json")
     problem = assert_problem(response, 422, "deeper")
@@ -285,8 +284,6 @@ def test_external_dtds_and_xincludes_are_never_fetched_or_read(
     )
     assert response.status_code in (202, 422), response.text
     wire_id = response.json().get("id") or response.json().get("resource")
-    from tests.support.waiting import wait_for
-
     item = wait_for(
         lambda: (
             (s := security_service.wire_status(wire_id))["status"]

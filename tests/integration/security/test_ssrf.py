@@ -13,9 +13,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+import redis
 import requests
 
+from shared import keys
+from shared.redis_conn import text
 from shared.redis_server import RedisServer
+from shared.settings import get_settings
 from tests.integration.security.conftest import API_ADMIN, assert_problem, bearer, serving
 
 #: targets that resolve inside; none is ever contacted (refusal happens before any connection)
@@ -104,12 +108,6 @@ def _websub(api: str, url: str) -> requests.Response:
 
 
 def _websub_intents(api: str) -> list[str]:
-    import redis
-
-    from shared import keys
-    from shared.redis_conn import text
-    from shared.settings import get_settings
-
     client = redis.Redis.from_url(get_settings().effective_redis_url())
     prefix = keys.websub_intent("")
     found = [text(key) for key in client.scan_iter(f"{prefix}*")]
