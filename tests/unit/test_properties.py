@@ -231,7 +231,7 @@ def test_the_normaliser_takes_any_fields(
     assert draft.credit_line is None or draft.credit_line.strip() == draft.credit_line
 
 
-@NEAR
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(sorted(SAMPLE_FORMATS)), st.data())
 def test_whatever_parses_is_versioned_and_rendered_in_every_format(
     name: str, data: st.DataObject
