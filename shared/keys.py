@@ -263,3 +263,12 @@ def websub_intent(intent_id: str) -> str:
 def websub_latest_intent(subscription_id: str) -> str:
     """String: the newest intent id for a (topic, callback) pair: only it may take effect."""
     return f"{PREFIX}websub:subscription:{subscription_id}:latest-intent"
+
+
+# --- security: rate limits (issue #7) ----------------------------------------------------------
+
+
+def rate_limit(client: str) -> str:
+    """String with a TTL: one client's GCRA theoretical arrival time (µs), shared by every API
+    process. ``client`` is ``token:{fingerprint}`` or ``addr:{address}``."""
+    return f"{PREFIX}ratelimit:{client}"

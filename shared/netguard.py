@@ -126,6 +126,17 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return list(seen.values())
 
 
+def redact(url: str) -> str:
+    """``url`` with any user and password replaced by ``***`` (for messages and logs)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def check_url(
     url: str,
     *,
@@ -134,19 +145,23 @@ def check_url(
     resolver: object = None,
 ) -> Target:
     """Resolve and check ``url``; raise ``TargetRefused`` naming the reason."""
-    parts = urlsplit(url)
+    shown = redact(url)  # what errors say: never a password the URL carried
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise TargetRefused(f"{shown!r} is not a URL", resource=shown) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise TargetRefused(f"{url!r}: only http and https URLs can be targets", resource=url)
+        raise TargetRefused(f"{shown!r}: only http and https URLs can be targets", resource=shown)
     host = parts.hostname
     if not host:
-        raise TargetRefused(f"{url!r} has no host", resource=url)
+        raise TargetRefused(f"{shown!r} has no host", resource=shown)
     if parts.username or parts.password:
-        raise TargetRefused(f"{url!r}: credentials in the URL are not allowed", resource=url)
+        raise TargetRefused(f"{shown!r}: credentials in the URL are not allowed", resource=shown)
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
-        raise TargetRefused(f"{url!r} has an invalid port", resource=url) from None
+        raise TargetRefused(f"{shown!r} has an invalid port", resource=shown) from None
     lookup = resolver if callable(resolver) else resolve
     addresses: list[IPAddress] = lookup(host, port)
     if not addresses:

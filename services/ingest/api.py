@@ -15,7 +15,7 @@ from services.ingest import store
 from services.ingest.formats import MEDIA_TYPES, format_for_media_type
 from services.ingest.precheck import precheck
 from shared import names, stories
-from shared.auth import Caller
+from shared.auth import IngestCaller
 from shared.celery_app import send
 from shared.errors import BadRequest, NotFound, ParseError, PayloadTooLarge
 from shared.ids import random_id
@@ -70,7 +70,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {media: {"schema": {"type": "string"}} for media in sorted(MEDIA_TYPES)},
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in sorted(MEDIA_TYPES)
+            },
         }
     },
     summary="Send wire copy (stored durably before the answer; parsed asynchronously)",
@@ -78,7 +81,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def post_wire(
     request: Request,
     response: Response,
-    caller: Caller,
+    caller: IngestCaller,
     content_type: Annotated[str, Header()] = "application/octet-stream",
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> WireAccepted:
@@ -158,7 +161,7 @@ def get_wire(wire_id: str) -> WireItem:
 )
 def get_quarantine(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> QuarantineList:
     client = get_redis()
     items = store.list_quarantine(client, limit, offset)

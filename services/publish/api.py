@@ -242,7 +242,7 @@ def list_deliveries(
     sub_id: str,
     _caller: Caller,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeliveryList:
     _load(sub_id)
     return DeliveryList(items=store.list_deliveries(get_redis(), sub_id, limit, offset))
@@ -258,7 +258,7 @@ def list_dead_letters(
     _caller: Caller,
     state: Annotated[Literal["dead"], Query(description="Only `dead` is listed here.")] = "dead",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeadLetterList:
     total, items = store.list_dead(get_redis(), limit, offset)
     return DeadLetterList(total=total, items=items)

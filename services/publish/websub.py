@@ -88,7 +88,11 @@ def _required_url(fields: dict[str, str], name: str) -> str:
         raise BadRequest(f"{name} is required.", extra={"parameter": name})
     if len(value) > MAX_URL_LENGTH:
         raise BadRequest(f"{name} is longer than {MAX_URL_LENGTH}.", extra={"parameter": name})
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:
+        raise BadRequest(f"{name} is not a URL.", extra={"parameter": name}) from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise BadRequest(f"{name} must be an absolute http(s) URL.", extra={"parameter": name})
     return value

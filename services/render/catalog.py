@@ -17,6 +17,7 @@ from datetime import datetime
 from services.render.entries import EPOCH, feed_slug
 from services.render.feeds import FeedSpec
 from services.render.named import NamedFeed
+from services.render.sanitize import plain
 from shared.models import Story
 
 PREFIXES = {"section": "sections", "agency": "agencies", "contributor": "contributors"}
@@ -82,8 +83,9 @@ def memberships(story: Story, named: Sequence[NamedFeed]) -> dict[str, FeedInfo]
 
 
 def spec_for(info: FeedInfo, *, base_url: str, title: str, language: str, max_age: int) -> FeedSpec:
-    """The ``FeedSpec`` of a feed: titles and descriptions by kind."""
-    label = info.label
+    """The ``FeedSpec`` of a feed: titles and descriptions by kind (labels come from copy, so
+    they are made plain text like every entry field)."""
+    label = plain(info.label) or info.name
     titles = {
         "all": (f"{title}: all stories", "Every story from every wire, newest first."),
         "section": (f"{title}: {label}", f"Stories in the {label} section, newest first."),
