@@ -23,6 +23,14 @@ from tests.support.receiver import Receiver
 T0 = datetime.now(UTC).replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_clock() -> None:
+    """Each test's clock starts now: signatures made at T0 must still be fresh for verifiers
+    (Standard Webhooks refuses timestamps older than five minutes) however long the suite runs."""
+    global T0
+    T0 = datetime.now(UTC).replace(microsecond=0)
+
+
 @pytest.fixture
 def settings(redis_db: redis.Redis, settings_env: pytest.MonkeyPatch) -> Settings:
     settings_env.setenv("SYNDICATE_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
