@@ -33,14 +33,16 @@ def story_urn(story_id: str) -> str:
 def feed_slug(value: str) -> str:
     """The slug that names a section, agency or contributor feed.
 
-    ASCII slugs when the name has letters or digits in ASCII transliteration; otherwise (a name
-    written only in, say, Chinese or Arabic script) a short stable hash, so that two such names
-    never share a feed.
+    Built from the sanitised value (``sanitize.plain``: markup and control characters gone), so
+    ``Sport<script>…</script>`` names ``sport`` like the label the feed shows. ASCII slugs when
+    the name has letters or digits in ASCII transliteration; otherwise (a name written only in,
+    say, Chinese or Arabic script) a short stable hash, so that two such names never share a feed.
     """
+    value = sanitize.plain(value)
     base = slug(value)
-    if base != "untitled" or value.strip().casefold() == "untitled":
+    if base != "untitled" or value.casefold() == "untitled":
         return base
-    return "n-" + hashlib.sha256(value.strip().casefold().encode("utf-8")).hexdigest()[:12]
+    return "n-" + hashlib.sha256(value.casefold().encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
