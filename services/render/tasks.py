@@ -39,7 +39,8 @@ from shared.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 app = get_celery()
 
-INDEX_VERSION = "1"
+#: Version 2: entries scored by date (not arrival), date-ranged pages, hash-tagged feed keys.
+INDEX_VERSION = "2"
 
 RENDERS = metrics.Counter(
     "syndicate_feed_renders_total",
@@ -211,6 +212,7 @@ def reconcile(settings: Settings | None = None) -> list[str]:
         state = {text(k): text(v) for k, v in client.hgetall(keys.render_state()).items()}
         index.register(catalog.ALL, now)
         if state.get("index_version") != INDEX_VERSION:
+            _migrate_legacy_keys(index)
             _reindex(index, settings, named, only=None)
             client.hset(keys.render_state(), "index_version", INDEX_VERSION)
             state = {"index_version": INDEX_VERSION}
@@ -238,8 +240,10 @@ def _drop(index: Index, name: str) -> None:
 def _reindex(
     index: Index, settings: Settings, named: tuple[NamedFeed, ...], only: NamedFeed | None
 ) -> None:
-    """Index every stored story, oldest first (a named feed alone when ``only`` is given)."""
+    """Index every stored story, oldest first (a named feed alone when ``only`` is given), and
+    mark every document that changed (archive pages included) due now."""
     count = 0
+    documents: set[str] = set()
     for story in stories_oldest_first(index.client):
         feeds = catalog.memberships(story, named)
         if only is not None:
@@ -247,9 +251,33 @@ def _reindex(
                 continue
             current = {text(n) for n in index.client.smembers(keys.story_feeds(story.id))}
             feeds = {n: i for n, i in feeds.items() if n in current or n == only.name}
-        index.move_story(story, feeds, page_size=settings.feed_size, tombstone_expires=0)
+        documents |= index.move_story(
+            story, feeds, page_size=settings.feed_size, tombstone_expires=0
+        )
         count += 1
+    DirtySet(index.client).mark(documents, 0)
     log.info("indexed %d stories%s", count, f" for {only.name}" if only else "")
+
+
+def _migrate_legacy_keys(index: Index) -> None:
+    """An upgrade from index version 1: keep the pending marks and the tombstones in force
+    (moved under the hash-tagged keys), drop the old per-feed indexes (rebuilt by ``_reindex``)."""
+    client = index.client
+    legacy_dirty = keys.legacy_feeds_dirty()
+    marks: list[Any] = client.zrange(legacy_dirty, 0, -1, withscores=True)
+    if marks:
+        client.zadd(keys.feeds_dirty(), {text(m): float(score) for m, score in marks}, lt=True)
+    client.delete(legacy_dirty)
+    for info in index.all_feeds():
+        legacy = {part: keys.legacy_feed_index(info.name, part) for part in _LEGACY_PARTS}
+        tombstones: list[Any] = client.zrange(legacy["tombstones"], 0, -1, withscores=True)
+        if tombstones:
+            moved = {text(story_id): float(expiry) for story_id, expiry in tombstones}
+            client.zadd(keys.feed_tombstones(info.name), moved)
+        client.delete(*legacy.values())
+
+
+_LEGACY_PARTS = ("entries", "seq", "pages", "tombstones")
 
 
 def render_all_feeds() -> None:
