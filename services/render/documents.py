@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from services.render.entries import Entry, entry_of, shortened
 from services.render.feeds import SUBSCRIPTION, FeedSpec, Page, render_atom, render_rss
@@ -85,3 +86,18 @@ def render_document(
         if _fits(rendered, max_bytes):
             return rendered
     return rendered
+
+
+def last_modified(updated: datetime, previous: datetime | None) -> datetime:
+    """The Last-Modified to store with bytes that differ from the stored ones.
+
+    HTTP dates have whole seconds, so it has whole seconds; and it is strictly later than the
+    previous one (by a second when the feed's ``updated`` is not later: two renders within one
+    second, or a removal that leaves the newest date where it was), so a client that revalidates
+    with ``If-Modified-Since`` alone never gets a ``304`` for bytes it has not seen.
+    """
+    current = updated.astimezone(UTC).replace(microsecond=0)
+    if previous is None:
+        return current
+    floor = previous.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    return max(current, floor)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from services.render import catalog
 from services.render.dirty import DirtySet
-from services.render.documents import CONTENT_TYPES, FORMATS, render_document
+from services.render.documents import CONTENT_TYPES, FORMATS, last_modified, render_document
 from services.render.entries import Tombstone, feed_updated, story_link, story_urn
 from services.render.feeds import Page
 from services.render.index import Index, stories_oldest_first
@@ -129,9 +129,10 @@ def _load(index: Index, ids: list[str]) -> list[Story]:
     return shown
 
 
-def render_feed_document(document: str) -> Rendered:
+def render_feed_document(document: str, claim: int | None = None) -> Rendered:
     """Render one document (a subscription document or an archive page) in every format and
-    store what changed. The pump calls this; it is also safe to call directly."""
+    store what changed. The pump calls this with its claim number, which fences the store (a
+    render older than the stored one is refused); it is also safe to call directly."""
     started = time.perf_counter()
     settings = get_settings()
     client = get_redis()
@@ -160,7 +161,9 @@ def render_feed_document(document: str) -> Rendered:
         page = Page(label=label, prev_archive=bounds.prev, next_archive=bounds.next)
     rendered = render_document(spec, shown, page, max_bytes=settings.feed_max_bytes)
     updated = max([feed_updated([], page.tombstones, spec.created), *(s.updated for s in shown)])
-    changed = [fmt for fmt, body in rendered.items() if _save(client, document, fmt, body, updated)]
+    changed = [
+        fmt for fmt, body in rendered.items() if _save(client, document, fmt, body, updated, claim)
+    ]
     feed_label = name if label is None else f"{name}/archive"
     for fmt in FORMATS:
         RENDERS.inc(client, (feed_label, fmt))
@@ -183,17 +186,13 @@ def render_feed_document(document: str) -> Rendered:
     return Rendered(changed=tuple(changed), next_due=next_due)
 
 
-def _save(client: Any, document: str, fmt: str, body: bytes, updated: datetime) -> bool:
-    """Store one format; Last-Modified moves forward whenever the bytes change, even when the
-    change (a removal) leaves the newest date where it was."""
+def _save(
+    client: Any, document: str, fmt: str, body: bytes, updated: datetime, claim: int | None
+) -> bool:
+    """Store one format with its Last-Modified (``documents.last_modified``)."""
     previous = store.load_headers(client, document, fmt)
-    if (
-        previous is not None
-        and previous.etag != store.etag_of(body)
-        and updated <= previous.last_modified
-    ):
-        updated = previous.last_modified + timedelta(seconds=1)
-    return store.save_feed(client, document, fmt, body, updated, CONTENT_TYPES[fmt])
+    modified = last_modified(updated, previous.last_modified if previous else None)
+    return store.save_feed(client, document, fmt, body, modified, CONTENT_TYPES[fmt], claim=claim)
 
 
 # --- at worker start --------------------------------------------------------------------------

@@ -44,3 +44,24 @@ def test_small_feeds_are_not_touched() -> None:
         SPEC, stories, max_bytes=10**9
     )
     assert "Read the full story" not in render_document(SPEC, stories)["atom"].decode()
+
+
+def test_last_modified_has_whole_seconds_and_always_moves_on_when_bytes_change() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from services.render.documents import last_modified
+
+    t = datetime(2026, 3, 4, 12, 0, 0, 100_000, tzinfo=UTC)
+    assert last_modified(t, None) == datetime(2026, 3, 4, 12, 0, 0, tzinfo=UTC)
+    # a newer date in the same second as the stored one: one second on
+    assert last_modified(t + timedelta(milliseconds=800), last_modified(t, None)) == datetime(
+        2026, 3, 4, 12, 0, 1, tzinfo=UTC
+    )
+    # an older date (a removal): still one second after the stored one
+    stored = datetime(2026, 3, 4, 13, 0, 0, tzinfo=UTC)
+    assert last_modified(t, stored) == stored + timedelta(seconds=1)
+    # a stored value with microseconds (written by an older version) is truncated first
+    assert last_modified(t, stored + timedelta(microseconds=5)) == stored + timedelta(seconds=1)
+    # a clearly newer date wins as it is, in UTC
+    later = datetime(2026, 3, 4, 15, 30, 7, 999_999, tzinfo=timezone(timedelta(hours=2)))
+    assert last_modified(later, stored) == datetime(2026, 3, 4, 13, 30, 7, tzinfo=UTC)
