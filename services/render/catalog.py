@@ -132,3 +132,14 @@ def document_id(name: str, page: str | None = None) -> str:
 def split_document_id(document: str) -> tuple[str, str | None]:
     name, sep, page = document.partition("/archive/")
     return name, (page if sep else None)
+
+
+def metric_feed(name: str, page: str | None = None) -> str:
+    """The ``feed`` label of the render metrics: the feed's name, archive pages as
+    ``{name}/archive``. Contributor feeds (one per person ever credited, without bound) count
+    together as ``contributors/*``, so the series stay bounded by the sections, agencies and
+    named feeds (a few hundred at most), times 2 (documents), times 3 (formats)."""
+    base = (
+        f"{PREFIXES['contributor']}/*" if name.startswith(f"{PREFIXES['contributor']}/") else name
+    )
+    return base if page is None else f"{base}/archive"

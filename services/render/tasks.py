@@ -44,7 +44,8 @@ INDEX_VERSION = "2"
 
 RENDERS = metrics.Counter(
     "syndicate_feed_renders_total",
-    "Feed documents rendered, per feed and format (archive pages count as FEED/archive).",
+    "Feed documents rendered, per feed and format (archive pages count as FEED/archive; "
+    "contributor feeds together as contributors/*).",
     ("feed", "format"),
 )
 RENDER_SECONDS = metrics.Histogram(
@@ -164,7 +165,7 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
     changed = [
         fmt for fmt, body in rendered.items() if _save(client, document, fmt, body, updated, claim)
     ]
-    feed_label = name if label is None else f"{name}/archive"
+    feed_label = catalog.metric_feed(name, label)
     for fmt in FORMATS:
         RENDERS.inc(client, (feed_label, fmt))
     for fmt in changed:
