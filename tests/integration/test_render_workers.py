@@ -117,9 +117,11 @@ def test_a_burst_through_real_render_workers_renders_the_section_a_handful_of_ti
     wait_for(settled, timeout=60, interval=0.1, message="the burst to be rendered")
     injector.close()
     count = renders(workers, "sections/burst-desk") - before
-    # one render per window at most while the events came in, and the one after them
+    # one render per window at most while the events came in, and the one after them (about a
+    # dozen on an idle machine, where the workers take the 300 events in 3 to 4 seconds)...
     assert 1 <= count <= events_seconds / WINDOW + 3, (count, events_seconds)
-    assert count < BURST / 10, count
+    # ...and however slow a loaded machine makes the workers, far fewer renders than events
+    assert count <= BURST / 5, (count, events_seconds)
     items = json.loads(workers.get("/feeds/sections/burst-desk.json").content)["items"]
     assert [item["id"].rsplit("_", 1)[1] for item in items[:3]] == ["300", "299", "298"]
     assert len(items) == 50
