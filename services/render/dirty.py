@@ -4,8 +4,10 @@ An event *marks* the documents it touches, due one window from now in the ``dirt
 (``ZADD LT``: a later mark never pushes an earlier due time back, so a document marked 500 times
 in a burst is still due once, one window after the first mark). A renderer *claims* due
 documents: each leaves ``dirty`` for ``rendering`` (scored by when the claim's lease expires) and
-gets a claim number, one more than the document's last (the fencing token ``feedstore`` checks,
-so a renderer that outlived its lease cannot overwrite newer bytes).
+gets a claim number (the fencing token ``feedstore`` checks, so a renderer that outlived its lease
+cannot overwrite newer bytes): the server time in microseconds, or one more than the document's
+last claim if that is larger, so claims only grow even if the clock steps back or the ``claims``
+hash is lost.
 
 A document in ``rendering`` is never claimed again while its lease runs: a mark that arrives
 during the render leaves it in ``dirty`` as well, and once the render is over (*done*) it is
@@ -52,8 +54,11 @@ for _, member in ipairs(due) do
   if not redis.call('ZSCORE', KEYS[2], member) then
     redis.call('ZREM', KEYS[1], member)
     redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), member)
+    local last = tonumber(redis.call('HGET', KEYS[3], member) or '0')
+    local claim = string.format('%.0f', math.max(last + 1, math.floor(now * 1000000)))
+    redis.call('HSET', KEYS[3], member, claim)
     out[#out + 1] = member
-    out[#out + 1] = redis.call('HINCRBY', KEYS[3], member, 1)
+    out[#out + 1] = claim
   end
 end
 return out

@@ -125,3 +125,24 @@ def test_a_renderer_past_its_lease_cannot_store_stale_bytes(
     for fmt in ("rss", "atom"):
         stored = feedstore.load_feed(client, "all", fmt)
         assert stored is not None and b"st_2" in stored.body, fmt
+
+
+def test_claims_only_grow_and_fence_the_store(client: redis.Redis) -> None:
+    from datetime import UTC, datetime
+
+    dirty = DirtySet(client)
+    dirty.mark(["a"], 0)
+    [(_, first)] = dirty.claim(10, 30)
+    assert dirty.done("a", first)
+    client.delete(keys.feed_claims())  # even with the counters lost...
+    dirty.mark(["a"], 0)
+    [(_, second)] = dirty.claim(10, 30)
+    assert second > first  # ...a later claim has a larger number
+    assert not dirty.done("a", first)  # a stale claim ends nothing
+    when = datetime(2026, 3, 4, tzinfo=UTC)
+    assert feedstore.save_feed(client, "a", "rss", b"new", when, "t", claim=second)
+    assert not feedstore.save_feed(client, "a", "rss", b"stale", when, "t", claim=first)
+    stored = feedstore.load_feed(client, "a", "rss")
+    assert stored is not None and stored.body == b"new"
+    assert dirty.done("a", second)
+    assert dirty.pending() == 0
