@@ -117,7 +117,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         pass
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror, a bad IDNA label, a NUL
         raise TargetRefused(f"host {host!r} does not resolve: {exc}", resource=host) from None
     seen: dict[str, IPAddress] = {}
     for info in infos:
@@ -133,12 +133,16 @@ def check_url(
     allow_http: bool = False,
     resolver: object = None,
 ) -> Target:
-    """Resolve and check ``url``; raise ``TargetRefused`` naming the reason."""
-    parts = urlsplit(url)
+    """Resolve and check ``url``; raise ``TargetRefused`` naming the reason (never another
+    exception: the URL may come straight from a client)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:  # e.g. "Invalid IPv6 URL" for http://[::1
+        raise TargetRefused(f"{url!r} is not a valid URL: {exc}", resource=url) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise TargetRefused(f"{url!r}: only http and https URLs can be targets", resource=url)
-    host = parts.hostname
     if not host:
         raise TargetRefused(f"{url!r} has no host", resource=url)
     if parts.username or parts.password:
