@@ -165,3 +165,27 @@ def test_the_ssrf_guard_refuses_a_callback_at_distribution(
     assert "127.0.0.0/8" in error and "SYNDICATE_WEBHOOK_ALLOWED_NETWORKS" in error
     assert refused.attempts[0].status_code is None
     assert callback.snapshot() == []
+
+
+def test_a_publish_ping_tells_an_external_hub_and_a_refusal_is_an_error(
+    settings_env: pytest.MonkeyPatch, callback: Callback
+) -> None:
+    from urllib.parse import parse_qs
+
+    from services.publish import hubs
+    from shared.errors import DeliveryError, TargetRefused
+
+    settings = configure(settings_env)
+    callback.statuses = [204, 500]
+    callback.respond = None  # plain statuses: a hub, not a subscriber
+    topic = f"{settings.base_url}/feeds/all.rss"
+    assert hubs.ping(callback.url, topic, settings) == 204
+    (ping,) = callback.snapshot()
+    assert ping.method == "POST"
+    assert ping.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert parse_qs(ping.body.decode()) == {"hub.mode": ["publish"], "hub.url": [topic]}
+    with pytest.raises(DeliveryError, match="answered 500"):
+        hubs.ping(callback.url, topic, settings)
+    assert DeliveryError.retryable, "the hub_ping task retries it"
+    with pytest.raises(TargetRefused):
+        hubs.ping("http://10.0.0.1/hub", topic, settings)
