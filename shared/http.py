@@ -189,6 +189,17 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 _LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="http-lookup")
 
 
+def _after_fork() -> None:
+    """A forked child (a prefork pool) has none of its parent's threads: start afresh."""
+    global _WATCHDOG, _LOOKUPS, _current
+    _WATCHDOG = _Watchdog()
+    _LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="http-lookup")
+    _current = threading.local()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
 # --- the client --------------------------------------------------------------------------------
 
 
