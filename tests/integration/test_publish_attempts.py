@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import redis
@@ -289,3 +290,35 @@ def test_a_received_feed_update_is_kept_as_long_as_its_deliveries(
         assert redis_db.ttl(keys.feed_update(update.id)) > 5, "its delivery finishing renews it"
     finally:
         receiver.stop()
+
+
+# --- https, pinned ----------------------------------------------------------------------------
+
+
+def test_an_https_delivery_goes_to_the_checked_address_under_its_name(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from standardwebhooks.webhooks import Webhook
+
+    from services.publish.targets import http_client
+    from tests.integration.test_publish_http import NAME, rebinding_dns
+    from tests.support.tls import make_certificates
+
+    settings = configure(settings_env, WEBHOOK_ALLOWED_NETWORKS="127.0.0.1/32")
+    certs = make_certificates(tmp_path, NAME)
+    partner = Receiver(ssl_context=certs.server_context()).start()
+    elsewhere = Receiver(host="127.0.0.2", port=partner.bound_port).start()
+    settings_env.setattr(http_client(settings).session, "verify", str(certs.ca))
+    try:
+        lookups = rebinding_dns(settings_env, "127.0.0.1", "127.0.0.2")
+        sub = subscribe(redis_db, f"https://{NAME}:{partner.bound_port}/hook")
+        d = story_to(redis_db, "st_tls")
+        assert attempts.run(redis_db, d, T0, settings).status == "succeeded"
+        assert lookups == ["127.0.0.1"] and partner.server_names == [NAME]
+        (got,) = partner.snapshot()
+        headers = {k.lower(): v for k, v in got.headers.items()}
+        assert Webhook(sub.secret).verify(got.body, headers)["data"]["id"] == "st_tls"
+        assert elsewhere.snapshot() == []
+    finally:
+        partner.stop()
+        elsewhere.stop()
