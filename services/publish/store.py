@@ -126,6 +126,7 @@ def delete_subscription(client: redis.Redis, sub_id: str) -> bool:
     pipe.delete(keys.subscription_failing_since(sub_id))
     pipe.delete(keys.subscription_deliveries(sub_id))
     pipe.delete(keys.deliveries_waiting(sub_id))
+    pipe.delete(keys.deliveries_in_flight(sub_id))
     deleted = pipe.execute()[0]
     return bool(deleted)
 

@@ -267,6 +267,8 @@ def test_expired_deliveries_leave_the_subscription_and_dead_letter_lists(
         assert members == {new}, "the expired one left the subscription's list"
         assert attempts.run(redis_db, new, T0, settings).status == "succeeded"
         assert redis_db.zscore(keys.deliveries_dead(), old) is None, "and the dead letters"
+        assert store.delete_subscription(redis_db, sub.id)
+        assert not redis_db.exists(keys.subscription_deliveries(sub.id)), "gone with it"
     finally:
         receiver.stop()
 
