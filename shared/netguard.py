@@ -117,7 +117,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         pass
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror, a bad IDNA label, a NUL
         raise TargetRefused(f"host {host!r} does not resolve: {exc}", resource=host) from None
     seen: dict[str, IPAddress] = {}
     for info in infos:
@@ -144,16 +144,17 @@ def check_url(
     allow_http: bool = False,
     resolver: object = None,
 ) -> Target:
-    """Resolve and check ``url``; raise ``TargetRefused`` naming the reason."""
+    """Resolve and check ``url``; raise ``TargetRefused`` naming the reason (never another
+    exception: the URL may come straight from a client)."""
     shown = redact(url)  # what errors say: never a password the URL carried
     try:
         parts = urlsplit(url)
-    except ValueError:
-        raise TargetRefused(f"{shown!r} is not a URL", resource=shown) from None
+        host = parts.hostname
+    except ValueError:  # e.g. "Invalid IPv6 URL" for http://[::1
+        raise TargetRefused(f"{shown!r} is not a valid URL", resource=shown) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise TargetRefused(f"{shown!r}: only http and https URLs can be targets", resource=shown)
-    host = parts.hostname
     if not host:
         raise TargetRefused(f"{shown!r} has no host", resource=shown)
     if parts.username or parts.password:

@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="External WebSub hubs told of every feed change (hub.mode=publish).",
     )
+    delivery_retention_seconds: int = Field(
+        default=30 * 24 * 3600,
+        gt=0,
+        description="How long finished deliveries (dead letters included, replayable meanwhile) "
+        "and received feed updates are kept before Redis lets them go.",
+    )
 
     @field_validator("websub_publish_hubs", mode="before")
     @classmethod

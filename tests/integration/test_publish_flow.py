@@ -146,16 +146,6 @@ def test_an_update_whose_story_has_not_fanned_out_yet_is_parked(
     assert chains.next_of(redis_db, d1) == d2
 
 
-def test_a_parked_update_goes_ahead_when_its_previous_version_never_fans_out(
-    redis_db: redis.Redis, settings: Settings, receiver: Receiver
-) -> None:
-    subscribe(redis_db, receiver.url)
-    e3 = version(redis_db, "st_d", 3, "story.updated")
-    assert fanout.story_event(redis_db, e3, T0).waiting
-    limit = timedelta(seconds=fanout.FANOUT_WAIT_LIMIT_SECONDS)
-    assert len(fanout.story_event(redis_db, e3, T0 + limit).deliveries) == 1
-
-
 def test_updates_and_kills_reach_every_subscription_sent_the_story(
     redis_db: redis.Redis, settings: Settings, receiver: Receiver
 ) -> None:
