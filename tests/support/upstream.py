@@ -7,8 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
@@ -120,7 +120,7 @@ def rss(
     if self_url:
         links += f'<atom:link rel="self" href="{escape(self_url)}"/>'
     entries = "".join(
-        f"<item><title>{escape(headline)}</title><guid isPermaLink=\"false\">{escape(guid)}</guid>"
+        f'<item><title>{escape(headline)}</title><guid isPermaLink="false">{escape(guid)}</guid>'
         f"<pubDate>Tue, 01 Sep 2026 08:00:00 +0000</pubDate><dc:creator>Ana Lima</dc:creator>"
         f"<description>{escape(headline)}.</description>"
         f"<content:encoded><![CDATA[<p>OSLO, Sept 1 (Reuters) - {escape(headline)} today.</p>"
