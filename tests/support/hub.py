@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode
@@ -23,6 +24,8 @@ class Asked:
     challenge: str
     status: int | None  # the callback's answer to the check
     echoed: bool
+    at: float  # time.monotonic() of the check
+    params: dict[str, str]  # what the check sent
 
 
 @dataclass
@@ -87,7 +90,7 @@ class Hub:
             params["hub.lease_seconds"] = str(self.lease_seconds)
         status, echoed = self.check(form["hub.callback"], params)
         with self._lock:
-            self.asked.append(Asked(form, challenge, status, echoed))
+            self.asked.append(Asked(form, challenge, status, echoed, time.monotonic(), params))
             key = (form.get("hub.topic", ""), form["hub.callback"])
             if echoed and form.get("hub.mode") == "subscribe":
                 self.subscribers[key] = Subscriber(

@@ -78,13 +78,16 @@ class Upstream:
                 )
                 if answer.delay:
                     time.sleep(answer.delay)
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
-                if self.command != "HEAD" and answer.status not in (204, 304):
-                    self.wfile.write(answer.body)
+                try:
+                    self.send_response(answer.status)
+                    for name, value in answer.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    if self.command != "HEAD" and answer.status not in (204, 304):
+                        self.wfile.write(answer.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up waiting (a timeout test)
 
             do_GET = do_POST = do_HEAD = _handle
 

@@ -46,8 +46,9 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: how long past its time budget a poll keeps its claim and lock (storing, WebSub)
-LEASE_MARGIN_SECONDS = 60.0
+#: how long past its two time budgets (the fetch; a request to a WebSub hub) a poll keeps its
+#: claim and lock: time to store what it took
+LEASE_MARGIN_SECONDS = 15.0
 
 POLLS = metrics.Counter(
     "syndicate_source_polls_total", "Polls of upstream sources, by outcome.", ("source", "outcome")
@@ -83,8 +84,9 @@ class Report:
 
 
 def lease_seconds(source: Source, settings: Settings) -> float:
-    """How long a poll of this source may hold its claim and lock."""
-    return budget(source, settings) + LEASE_MARGIN_SECONDS
+    """How long a poll of this source may hold its claim and lock: the fetch and a request to
+    its hub each keep to the source's budget."""
+    return 2 * budget(source, settings) + LEASE_MARGIN_SECONDS
 
 
 Clock = Callable[[redis.Redis], datetime]
@@ -288,7 +290,9 @@ def _poll_feed(
             "last_status": answer.status,
         }
     )
-    report.websub = maintain(client, source.id, found, now, settings, http)
+    report.websub = maintain(
+        client, source.id, found, now, settings, http, budget(source, settings)
+    )
     return report, _success_plan(client, source, settings, now, answer), state
 
 

@@ -56,7 +56,7 @@ class Poller:
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=f"{name}-poll")
         self._thread: threading.Thread | None = None
         #: the claim's lease: the default budget; a poll of a slower source extends its own
-        self.claim_lease = settings.source_timeout_seconds + LEASE_MARGIN_SECONDS
+        self.claim_lease = 2 * settings.source_timeout_seconds + LEASE_MARGIN_SECONDS
 
     def start(self) -> Poller:
         try:

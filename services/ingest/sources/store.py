@@ -122,7 +122,9 @@ def add_taken(client: redis.Redis, source_id: str, wire_ids: list[str], at: date
         return
     pipe = client.pipeline(transaction=True)
     pipe.hincrby(keys.source(source_id), "taken", len(wire_ids))
-    pipe.zadd(keys.source_items(source_id), dict.fromkeys(wire_ids, at.timestamp()))
+    # a microsecond apart, so that the list keeps the order they were taken in
+    scores = {wire_id: at.timestamp() + n / 1e6 for n, wire_id in enumerate(wire_ids)}
+    pipe.zadd(keys.source_items(source_id), scores)
     pipe.zremrangebyrank(keys.source_items(source_id), 0, -ITEMS_KEEP - 1)
     pipe.execute()
 

@@ -45,9 +45,10 @@ def maintain(
     now: datetime,
     settings: Settings,
     http: Client,
+    budget: float,
 ) -> str | None:
     """Subscribe to an advertised hub, renew a lease near its end, or leave a hub the feed
-    dropped; returns what was asked, if anything."""
+    dropped (the request within ``budget`` seconds); returns what was asked, if anything."""
     chosen: list[tuple[str, Discovery]] = []
 
     def plan(state: WebSubState) -> WebSubState | None:
@@ -81,6 +82,7 @@ def maintain(
             guard=source_guard(settings),
             data=urlencode(form).encode("ascii"),
             headers={"Content-Type": FORM_TYPE},
+            timeout=(min(http.connect_timeout, budget), budget),
         )
     except (TargetRefused, DeliveryError) as exc:
         _failed(client, source_id, pending, f"{mode} to {target.hub} failed: {exc.detail}", now)

@@ -45,6 +45,7 @@ class Taken:
     """What taking a document or a folder's files produced."""
 
     wire_ids: list[str] = field(default_factory=list)  # new raw items, sent to ingest
+    quarantined: list[str] = field(default_factory=list)  # files stored, but unreadable copy
     changed: int = 0  # of which changes of entries taken before
     seen: int = 0  # entries already taken, unchanged
     failed: list[str] = field(default_factory=list)  # files moved to failed/, with why
@@ -146,6 +147,7 @@ def take_files(
         if problem is not None:
             if wire_store.save_wire_once(client, item, body):
                 wire_store.quarantine(client, item, problem, now)
+                taken.quarantined.append(wire_id)
             drop.finish(
                 where, seen.name, drop.FAILED, at=now, wire_id=wire_id, reason=problem.detail
             )
@@ -155,7 +157,7 @@ def take_files(
             taken.wire_ids.append(wire_id)
         drop.finish(where, seen.name, drop.DONE, at=now, wire_id=wire_id)
         log.info("source %s: %s taken as %s", source.id, seen.name, wire_id)
-    store.add_taken(client, source.id, taken.wire_ids, now)
+    store.add_taken(client, source.id, taken.wire_ids + taken.quarantined, now)
     return taken
 
 
