@@ -309,9 +309,15 @@ def _success_plan(
         fresh=fresh_for(answer.headers),
         safety_net=settings.source_websub_poll_seconds if pushed else None,
     )
-    renew = renew_at(websub) if websub is not None and pushed else None
-    if renew is not None and now < renew < plan.next_at:
-        return Plan(renew, "websub lease renewal", 0)
+    if websub is None or not pushed:
+        return plan
+    # wake up for the lease's renewal (or to retry one the hub refused) even when polls are rare
+    for wake, why in (
+        (renew_at(websub), "websub lease renewal"),
+        (websub.retry_at, "websub retry"),
+    ):
+        if wake is not None and now < wake < plan.next_at:
+            plan = Plan(wake, why, 0)
     return plan
 
 

@@ -29,6 +29,7 @@ from services.ingest.sources.websub import (
     signature_valid,
     verify,
 )
+from shared import metrics
 from shared.errors import DeliveryError, ParseError, TargetRefused
 from shared.http import Client
 from shared.settings import Settings
@@ -36,6 +37,11 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 FORM_TYPE = "application/x-www-form-urlencoded"
+PUSHES = metrics.Counter(
+    "syndicate_source_pushes_total",
+    "Content pushed by upstream WebSub hubs, by what became of it.",
+    ("source", "outcome"),
+)
 
 
 def maintain(
@@ -159,6 +165,20 @@ def push(
     now: datetime,
 ) -> PushResult:
     """Content a hub pushed: refused unless signed with our secret; else taken like a poll's."""
+    result = _push(client, source_id, signature, content_type, body, now)
+    outcome = {202: "taken" if result.taken else "nothing new", 403: "refused", 410: "gone"}
+    PUSHES.inc(client, (source_id if result.status != 410 else "-", outcome[result.status]))
+    return result
+
+
+def _push(
+    client: redis.Redis,
+    source_id: str,
+    signature: str | None,
+    content_type: str,
+    body: bytes,
+    now: datetime,
+) -> PushResult:
     loaded = store.load(client, source_id)
     if loaded is None or not loaded[0].enabled:
         return PushResult(410, "no such source (or it is disabled): unsubscribe")

@@ -83,6 +83,12 @@ def test_a_second_poll_is_conditional_and_a_304_takes_nothing(
     taken = wait_parsed(live_service, source["id"], 2)
     story = live_service.get(f"/v1/stories/{taken[0]['story_ids'][0]}").json()
     assert story["agency"] == "Reuters" and story["publisher"] == "Harbour Wire"
+    exposed = live_service.get("/metrics").text
+    assert f'syndicate_source_polls_total{{outcome="ok",source="{source["id"]}"}} 1.0' in exposed
+    assert (
+        f'syndicate_source_polls_total{{outcome="not-modified",source="{source["id"]}"}}' in exposed
+    )
+    assert f'syndicate_source_items_total{{source="{source["id"]}",via="feed"}} 2.0' in exposed
 
 
 def test_429_with_retry_after_delays_the_next_poll(

@@ -66,6 +66,13 @@ def test_a_hub_advertising_feed_is_subscribed_to_and_its_push_is_ingested(
     assert hub.publish(subscriber, forged_push, sign_with=None).status_code == 403
     assert items(live_service, source["id"])["total"] == 2
     assert "X-Hub-Signature" in get_source(live_service, source["id"])["websub"]["last_error"]
+    exposed = live_service.get("/metrics").text
+    assert (
+        f'syndicate_source_pushes_total{{outcome="refused",source="{source["id"]}"}} 2.0' in exposed
+    )
+    assert (
+        f'syndicate_source_pushes_total{{outcome="taken",source="{source["id"]}"}} 1.0' in exposed
+    )
 
     # polling slows to a safety net; the lease (8 s here) is renewed before it ends
     wait_source(
