@@ -14,33 +14,30 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import redis
 
-from services.ingest.sources import folder as drop
 from services.ingest.sources import store
 from services.ingest.sources.entries import split
 from services.ingest.sources.fetch import budget, fetch, max_bytes
-from services.ingest.sources.model import Outcome, PollState, Source, WebSubState
+from services.ingest.sources.model import PollState, Source, WebSubState
+from services.ingest.sources.outcome import Clock, Report, failure
 from services.ingest.sources.policy import (
     Plan,
     classify,
     fresh_for,
     header,
     permanent_url,
-    plan_failure,
     plan_success,
     retry_after,
 )
+from services.ingest.sources.poll_folder import poll_folder
 from services.ingest.sources.subscriber import maintain
-from services.ingest.sources.take import Taken, quarantine_document, take_entries, take_files
+from services.ingest.sources.take import quarantine_document, take_entries
 from services.ingest.sources.websub import Discovery, discover, renew_at
 from shared import metrics
-from shared.errors import DeliveryError, InvalidInput, ParseError, TargetRefused
+from shared.errors import DeliveryError, ParseError, TargetRefused
 from shared.http import Client, HttpResult
 from shared.settings import Settings
 
@@ -66,30 +63,10 @@ POLL_SECONDS = metrics.Histogram(
 )
 
 
-@dataclass
-class Report:
-    """What one poll did (printed by ``syndicate sources poll``, logged by the poller)."""
-
-    source_id: str
-    outcome: str
-    status: int | None = None
-    taken: int = 0
-    changed: int = 0
-    error: str | None = None
-    next_poll_at: datetime | None = None
-    next_poll_reason: str | None = None
-    moved_to: str | None = None
-    websub: str | None = None
-    failed_files: list[str] = field(default_factory=list)
-
-
 def lease_seconds(source: Source, settings: Settings) -> float:
     """How long a poll of this source may hold its claim and lock: the fetch and a request to
     its hub each keep to the source's budget."""
     return 2 * budget(source, settings) + LEASE_MARGIN_SECONDS
-
-
-Clock = Callable[[redis.Redis], datetime]
 
 
 def poll(
@@ -143,7 +120,7 @@ def _poll_locked(
     if source.kind == "feed":
         report, plan, state = _poll_feed(client, source, state, websub, settings, http, clock, rng)
     else:
-        report, plan, state = _poll_folder(client, source, state, settings, clock, rng)
+        report, plan, state = poll_folder(client, source, state, settings, clock, rng)
     POLL_SECONDS.observe(client, (source.kind,), time.perf_counter() - began)
     POLLS.inc(client, (source.id, report.outcome))
     if report.taken:
@@ -170,42 +147,6 @@ def _poll_locked(
     return report
 
 
-def _jitter(rng: random.Random) -> float:
-    return rng.uniform(-0.1, 0.1)
-
-
-def _failure(
-    report: Report,
-    state: PollState,
-    source: Source,
-    settings: Settings,
-    now: datetime,
-    rng: random.Random,
-    error: str,
-    *,
-    asked: float | None = None,
-) -> tuple[Report, Plan, PollState]:
-    report.error = error
-    plan = plan_failure(
-        now,
-        source.interval_seconds,
-        state.failures,
-        settings.source_max_delay_seconds,
-        retry_after_seconds=asked,
-        jitter=_jitter(rng),
-    )
-    state = state.model_copy(
-        update={
-            "failures": plan.failures,
-            "last_outcome": report.outcome,
-            "last_status": report.status,
-            "last_error": error,
-            "last_error_at": now,
-        }
-    )
-    return report, plan, state
-
-
 # --- feeds ---------------------------------------------------------------------------------------
 
 
@@ -224,10 +165,10 @@ def _poll_feed(
         answer = fetch(http, source, state, settings)
     except TargetRefused as exc:
         error = f"refused by the SSRF guard: {exc.detail}"
-        return _failure(report, state, source, settings, clock(client), rng, error)
+        return failure(report, state, source, settings, clock(client), rng, error)
     except DeliveryError as exc:
         error = f"fetch failed: {exc.detail}"
-        return _failure(report, state, source, settings, clock(client), rng, error)
+        return failure(report, state, source, settings, clock(client), rng, error)
     now = clock(client)
     report.status = answer.status
     report.outcome = classify(answer.status)
@@ -238,11 +179,11 @@ def _poll_feed(
         error = f"the upstream answered {answer.status}" + (
             f"; Retry-After {asked:g} s" if asked is not None else ""
         )
-        return _failure(report, state, source, settings, now, rng, error, asked=asked)
+        return failure(report, state, source, settings, now, rng, error, asked=asked)
     if report.outcome == "error":
         excerpt = answer.body[:200].decode("utf-8", "replace").strip()
         error = f"the upstream answered {answer.status}" + (f": {excerpt}" if excerpt else "")
-        return _failure(report, state, source, settings, now, rng, error)
+        return failure(report, state, source, settings, now, rng, error)
 
     url = source.url or ""
     moved = permanent_url(answer.redirects)
@@ -253,7 +194,7 @@ def _poll_feed(
         if answer.truncated:
             report.outcome = "error"
             error = f"the feed is over {max_bytes(source, settings)} bytes; not read"
-            return _failure(report, state, source, settings, now, rng, error)
+            return failure(report, state, source, settings, now, rng, error)
         content_type = header(answer.headers, "content-type") or ""
         try:
             document = split(answer.body, content_type, source.format)
@@ -263,7 +204,7 @@ def _poll_feed(
                 client, source, answer.body, content_type, exc, now, "polled"
             )
             error = f"malformed feed: {exc.detail} (the document is kept as {wire_id})"
-            return _failure(report, state, source, settings, now, rng, error)
+            return failure(report, state, source, settings, now, rng, error)
         taken = take_entries(client, source, document.entries, now)
         report.taken, report.changed = len(taken.wire_ids), taken.changed
         found = discover(
@@ -357,61 +298,3 @@ def _gone(
         }
     )
     return report, None, state
-
-
-# --- drop folders --------------------------------------------------------------------------------
-
-
-def _poll_folder(
-    client: redis.Redis,
-    source: Source,
-    state: PollState,
-    settings: Settings,
-    clock: Clock,
-    rng: random.Random,
-) -> tuple[Report, Plan, PollState]:
-    report = Report(source.id, "error")
-    now = clock(client)
-    try:
-        where = drop.check_path(source.path or "", settings.source_roots)
-        if not where.is_dir():
-            raise FileNotFoundError(f"folder {where} does not exist")
-        taken, watching = _take_folder(client, source, where, settings, now)
-    except InvalidInput as exc:
-        return _failure(report, state, source, settings, now, rng, exc.detail)
-    except OSError as exc:
-        return _failure(report, state, source, settings, now, rng, f"folder unreadable: {exc}")
-    report.outcome = "ok"
-    report.taken = len(taken.wire_ids)
-    report.failed_files = taken.failed
-    outcome: Outcome = "ok"
-    update: dict[str, object] = {
-        "failures": 0,
-        "last_success_at": now,
-        "last_outcome": outcome,
-        "last_status": None,
-    }
-    if taken.failed:
-        update |= {"last_error": f"moved to failed/: {taken.failed[-1]}", "last_error_at": now}
-    plan = plan_success(now, source.interval_seconds, settings.source_max_delay_seconds)
-    log.debug("source %s: watching %d files", source.id, watching)
-    return report, plan, state.model_copy(update=update)
-
-
-def _take_folder(
-    client: redis.Redis, source: Source, where: Path, settings: Settings, now: datetime
-) -> tuple[Taken, int]:
-    before = store.watches(client, source.id)
-    current: dict[str, drop.Watch] = {}
-    complete: list[drop.Seen] = []
-    for seen in drop.scan(where):
-        watch, done = drop.judge(
-            before.get(seen.name), seen, now.timestamp(), settings.source_file_settle_seconds
-        )
-        if done:
-            complete.append(seen)
-        else:
-            current[seen.name] = watch
-    taken = take_files(client, source, where, complete, now, max_bytes(source, settings))
-    store.save_watches(client, source.id, current, [name for name in before if name not in current])
-    return taken, len(current)

@@ -255,6 +255,8 @@ def mark_seen(
     now: datetime,
 ) -> None:
     """Remember the digests taken, note every key the document still holds, forget the oldest."""
+    if not client.hexists(keys.source(source_id), "config"):
+        return  # removed while it was being polled: leave nothing behind
     seen, seen_at = keys.source_seen(source_id), keys.source_seen_at(source_id)
     present = list(present)
     pipe = client.pipeline(transaction=True)
@@ -286,6 +288,8 @@ def watches(client: redis.Redis, source_id: str) -> dict[str, Watch]:
 def save_watches(
     client: redis.Redis, source_id: str, current: Mapping[str, Watch], gone: Iterable[str]
 ) -> None:
+    if not client.hexists(keys.source(source_id), "config"):
+        return  # removed while it was being polled: leave nothing behind
     key = keys.source_files(source_id)
     gone = list(gone)
     pipe = client.pipeline(transaction=True)
