@@ -88,7 +88,9 @@ def worker(
     import importlib
     import socket
 
-    from shared.celery_app import get_celery, start_heartbeat
+    from celery.signals import worker_ready
+
+    from shared.celery_app import Heartbeat, get_celery
     from shared.redis_conn import get_redis
 
     if queue not in TASK_MODULES:
@@ -97,7 +99,9 @@ def worker(
     importlib.import_module(TASK_MODULES[queue])
     default_pool, default_concurrency = DEFAULT_POOLS[queue]
     name = f"{queue}-{os.getpid()}@{socket.gethostname()}"
-    heartbeat = start_heartbeat(queue, get_redis(), hostname=name)
+    heartbeat = Heartbeat(queue, get_redis(), hostname=name)
+    # live for /readyz only once the worker consumes; gone at once when it stops
+    worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
     if queue == "render":
         _render_at_start()
     try:
@@ -115,7 +119,7 @@ def worker(
             ]
         )  # fmt: skip
     finally:
-        heartbeat.set()
+        heartbeat.stop()
 
 
 def _render_at_start() -> None:
@@ -246,7 +250,8 @@ def ingest(
         str | None,
         typer.Option(
             envvar="SYNDICATE_TOKEN",
-            help="Bearer token; default the first of SYNDICATE_API_TOKENS.",
+            help="Bearer token; default the first of SYNDICATE_API_TOKENS, else the one "
+            "`make run` keeps in DATA_DIR/api-token.",
         ),
     ] = None,
     content_type: Annotated[str, typer.Option("--content-type", "-t")] = "application/octet-stream",
@@ -256,10 +261,18 @@ def ingest(
 
     settings = get_settings()
     tokens = settings.token_values()
-    bearer = token or (tokens[0] if tokens else None)
+    bearer = token or (tokens[0] if tokens else None) or _token_of_make_run(settings.data_dir)
     if not bearer:
         raise typer.BadParameter("no token: pass --token or set SYNDICATE_API_TOKENS")
     raise typer.Exit(post_files(paths, url or settings.base_url, bearer, content_type))
+
+
+def _token_of_make_run(data_dir: Path) -> str | None:
+    """The token `make run` made and kept in ``DATA_DIR/api-token``, if there is one."""
+    try:
+        return (data_dir / "api-token").read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 @cli.command()

@@ -120,27 +120,48 @@ def send(task_name: str, *args: Any) -> None:
     get_celery().send_task(task_name, args=list(args), queue=names.queue_of(task_name))
 
 
-def start_heartbeat(
-    queue: str, client: redis.Redis, hostname: str | None = None
-) -> threading.Event:
-    """Tell `/readyz` that a worker of ``queue`` is alive, every few seconds, until stopped."""
-    stop = threading.Event()
-    key = keys.worker_heartbeat(queue, hostname or f"{socket.gethostname()}:{id(stop)}")
+class Heartbeat:
+    """Tells `/readyz` that a worker of ``queue`` is alive: a key with a short TTL, refreshed
+    every few seconds from ``start()`` (called once the worker consumes) until ``stop()``, which
+    removes the key at once so a stopped worker never counts as live."""
 
-    def beat() -> None:
-        while not stop.is_set():
+    def __init__(self, queue: str, client: redis.Redis, hostname: str | None = None) -> None:
+        self.queue = queue
+        self.client = client
+        self.key = keys.worker_heartbeat(queue, hostname or f"{socket.gethostname()}:{id(self)}")
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._beat, name=f"heartbeat-{self.queue}", daemon=True
+            )
+            self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.is_set():
             try:
-                client.set(key, str(time.time()), ex=HEARTBEAT_TTL_SECONDS)
+                self.client.set(self.key, str(time.time()), ex=HEARTBEAT_TTL_SECONDS)
             except redis.RedisError:
-                log.warning("heartbeat for %s could not reach Redis", queue)
-            stop.wait(HEARTBEAT_SECONDS)
+                log.warning("heartbeat for %s could not reach Redis", self.queue)
+            self._stop.wait(HEARTBEAT_SECONDS)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=HEARTBEAT_SECONDS + 1)
         try:
-            client.delete(key)
+            self.client.delete(self.key)
         except redis.RedisError:
             log.debug("heartbeat key not removed", exc_info=True)
 
-    threading.Thread(target=beat, name=f"heartbeat-{queue}", daemon=True).start()
-    return stop
+
+def start_heartbeat(queue: str, client: redis.Redis, hostname: str | None = None) -> Heartbeat:
+    """A started ``Heartbeat`` (for code that is live as soon as it calls this)."""
+    heartbeat = Heartbeat(queue, client, hostname)
+    heartbeat.start()
+    return heartbeat
 
 
 def __getattr__(name: str) -> Any:

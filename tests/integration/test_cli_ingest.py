@@ -43,3 +43,32 @@ def test_a_wrong_token_is_reported(live_service: Service, tmp_path: Path) -> Non
     result = run_ingest(live_service, str(story), token="not-the-token")
     assert result.returncode == 1
     assert "1 refused 401" in result.stdout
+
+
+def test_the_token_make_run_keeps_is_used_when_none_is_given(
+    live_service: Service, tmp_path: Path
+) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "api-token").write_text(live_service.token + "\n")
+    story = tmp_path / "one.txt"
+    story.write_bytes(sample_copy(uuid.uuid4().hex[:8]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNDICATE_")}
+    env["SYNDICATE_DATA_DIR"] = str(tmp_path / "var")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "ingest",
+            "--url",
+            live_service.base_url,
+            str(story),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 files: 1 accepted" in result.stdout

@@ -3,6 +3,7 @@ reject on worker lost, visibility timeout) and the story still reaches the feed.
 
 from __future__ import annotations
 
+import json
 import signal
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ import feedparser
 import pytest
 import redis
 
-from shared import keys
+from shared import keys, names
 from shared.redis_server import RedisServer
 from tests.conftest import DB_FAULTS, redis_url
 from tests.integration.test_end_to_end import sample_copy
@@ -43,7 +44,16 @@ def test_ingest_worker_killed_mid_task(fault_service: Service) -> None:
     tag = uuid.uuid4().hex[:8]
     assert service.post_wire(sample_copy(tag)).status_code == 202
     unacked = f"{keys.celery_prefix()}unacked"
-    wait_for(lambda: client.hlen(unacked) > 0, timeout=20, message="the task to be in flight")
+
+    def ingest_in_flight() -> bool:
+        """The ingest task itself (not any other) taken by the worker and not yet acked."""
+        for raw in client.hvals(unacked):
+            message = json.loads(raw)[0]
+            if message.get("headers", {}).get("task") == names.TASK_INGEST_WIRE:
+                return True
+        return False
+
+    wait_for(ingest_in_flight, timeout=20, message="the ingest task to be in flight")
     print(f"injected: SIGKILL to the ingest worker with {client.hlen(unacked)} task(s) in flight")
     service.kill("ingest#slow", signal.SIGKILL)
     service.start("ingest")

@@ -76,3 +76,20 @@ def test_parse_with_a_forced_format(tmp_path: Path) -> None:
     assert json.loads(result.output)["publisher"] == "Valley Courier"
     refused = runner.invoke(cli, ["parse", "--format", "wordperfect", str(page)])
     assert refused.exit_code != 0 and "--format" in refused.output
+
+
+def test_the_installed_syndicate_command_runs() -> None:
+    """The distribution installs a `syndicate` command (pyproject's [project.scripts])."""
+    import subprocess
+    import sys
+
+    command = Path(sys.executable).parent / "syndicate"
+    assert command.exists(), "pip install did not put a `syndicate` command beside python"
+    result = subprocess.run(
+        [str(command), "attribution", "(Reporting by Ana Lima)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(result.stdout)["credit_line"] == "Reporting by Ana Lima"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.main import get_command
 
@@ -33,15 +34,27 @@ def test_redis_has_aof_and_a_volume() -> None:
     assert redis["volumes"]
 
 
-def test_every_syndicate_command_exists_in_the_cli() -> None:
+def test_every_syndicate_command_line_parses_in_the_cli(settings_env: pytest.MonkeyPatch) -> None:
+    """Each compose command (and health check) is a command line our CLI accepts, options and
+    arguments included; flower's `--app` names the Celery app that exists."""
+    import importlib
+
+    settings_env.setenv("SYNDICATE_REDIS_URL", "redis://127.0.0.1:1/0")  # built, never reached
     command = get_command(cli)
-    subcommands = set(command.commands)  # type: ignore[attr-defined]
     for name, service in COMPOSE["services"].items():
         argv = service.get("command", [])
         checks = [argv, service.get("healthcheck", {}).get("test", [])[1:]]
         for words in checks:
             if words and words[0] == "syndicate":
-                assert words[1] in subcommands, f"{name}: syndicate {words[1]} does not exist"
+                # resolves the subcommand and parses every option and argument, or raises
+                with command.make_context("syndicate", list(words[1:])) as ctx:
+                    sub = command.get_command(ctx, words[1])  # type: ignore[attr-defined]
+                    assert sub is not None, f"{name}: syndicate {words[1]} does not exist"
+                    sub.make_context(words[1], list(words[2:]), parent=ctx).close()
+            if words and words[0] == "celery":
+                app = words[words.index("--app") + 1]
+                module, _, attribute = app.partition(":")
+                assert getattr(importlib.import_module(module), attribute) is not None
         assert "healthcheck" in service, f"{name} has no health check"
 
 
