@@ -1,4 +1,5 @@
-"""Bearer-token check for write endpoints (feeds stay public)."""
+"""Bearer-token check for write endpoints (feeds stay public), and the optional check of reads
+that show more to a known caller (withheld and withdrawn stories)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,16 @@ def require_token(
 
 
 Caller = Annotated[str, Depends(require_token)]
+
+
+def optional_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str | None:
+    """FastAPI dependency for public reads that show more to a known caller: the token's
+    fingerprint, ``None`` without a token, 401 for a token the service does not know."""
+    if credentials is None:
+        return None
+    return require_token(credentials)
+
+
+MaybeCaller = Annotated[str | None, Depends(optional_token)]

@@ -22,6 +22,7 @@ from services.ingest.assemble import Copy, normalise
 from services.ingest.body import blocks_from_html
 from services.ingest.dates import parse_datetime
 from services.ingest.draft import Draft, Signal
+from services.ingest.numbers import version_number
 from services.ingest.personnames import proper_case
 from services.ingest.textclean import clean_inline, paragraphs
 from services.ingest.xmlsafe import parse_json
@@ -201,7 +202,7 @@ def _copy(item: dict[str, Any]) -> Copy:
         or None,
         language=_str(item.get("language")) or None,
         guid=guid or None,
-        source_version=int(version) if version.isdigit() else None,
+        source_version=version_number(version),
         published=parse_datetime(_str(item.get("versioncreated"))),
         first_created=parse_datetime(_str(item.get("firstcreated"))),
         signal=signal,
