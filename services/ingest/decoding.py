@@ -142,9 +142,7 @@ def decode(data: bytes, content_type: str = "") -> str:
     best = from_bytes(data).best()
     # Legacy Western copy is overwhelmingly Windows-1252; single-byte Latin guesses are often
     # wrong between siblings (cp1250 vs cp1252), so prefer cp1252 whenever it decodes cleanly.
-    if not has_nul and (
-        best is None or best.encoding.replace("-", "_").startswith(_LATIN_FAMILY)
-    ):
+    if not has_nul and (best is None or best.encoding.replace("-", "_").startswith(_LATIN_FAMILY)):
         try:
             return data.decode("cp1252")
         except UnicodeDecodeError:
