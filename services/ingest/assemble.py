@@ -65,6 +65,8 @@ class Copy:
     summary: str | None = None
     language: str | None = None
     guid: str | None = None
+    #: a structured provider field scoping the guid (docs/formats.md, "Identity")
+    provider: str | None = None
     source_version: int | None = None
     published: datetime | None = None
     first_created: datetime | None = None
@@ -338,6 +340,7 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
         agency=agency,
         publisher=clean_inline(copy.publisher or "") or None,
         guid=copy.guid,
+        provider=clean_inline(copy.provider or "") or None,
         published=copy.published,
         first_created=copy.first_created,
         signal=signal,

@@ -187,6 +187,9 @@ def _item_copy(item: etree._Element) -> Copy:
         language=(language.get("tag") if language is not None else None)
         or item.get("{http://www.w3.org/XML/1998/namespace}lang"),
         guid=(item.get("guid") or "").strip() or None,
+        provider=(_qcode(provider) or (provider.get("literal") or "").strip().lower())
+        if provider is not None
+        else None,
         source_version=version_number(version),
         published=parse_datetime(text_of(child(item_meta, "versionCreated"))),
         first_created=parse_datetime(text_of(child(item_meta, "firstCreated"))),

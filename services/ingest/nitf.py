@@ -108,6 +108,7 @@ def nitf_copy(root: etree._Element, fmt: str = "nitf") -> Copy:
         guid=_attr(du_key, "key")
         or _attr(docdata, "management-doc-idref")
         or _attr(doc_id, "id-string"),
+        provider=_attr(doc_id, "regsrc"),
         source_version=version_number(version),
         published=published,
         signal=_STATUS_SIGNAL.get(status),
