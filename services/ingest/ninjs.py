@@ -151,13 +151,11 @@ def _signal(item: dict[str, Any]) -> tuple[Signal | None, str | None]:
     note = clean_inline(_str(item.get("ednote")))
     if not correction and note.lower().startswith(("correction", "corrects", "corrected")):
         correction = note
-    if not correction:
+    descriptions = item.get("descriptions")
+    if not correction and isinstance(descriptions, list):
         correction = clean_inline(
-            _text_by_role(item.get("descriptions"), ("correction",))
-            if any(
-                isinstance(d, dict) and d.get("role") == "correction"
-                for d in item.get("descriptions") or []
-            )
+            _text_by_role(descriptions, ("correction",))
+            if any(isinstance(d, dict) and d.get("role") == "correction" for d in descriptions)
             else ""
         )
     if status in _STATUS:

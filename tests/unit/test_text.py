@@ -80,12 +80,12 @@ def test_credit_line_becomes_contributors(republished: object) -> None:
         ("Reuters", "reporting", "organization", None),
         ("Ana Souza", "additional_reporting", "person", "Lisbon"),
         ("Pieter van der Berg", "writing", "person", None),
-        ("Ella Mckay", "writing", "person", None),
+        ("Ella McKay", "writing", "person", None),  # ELLA MCKAY in the copy
         ("Tom O'Neill", "editing", "person", None),
     ]
     assert republished.credit_line == (
         "Reporting by Reuters; Additional reporting by Ana Souza in Lisbon; "
-        "Writing by Pieter van der Berg and Ella Mckay; Editing by Tom O'Neill"
+        "Writing by Pieter van der Berg and Ella McKay; Editing by Tom O'Neill"
     )
 
 
