@@ -171,8 +171,18 @@ def _strip_frame(text: str) -> str:
     return _FRAME_TAIL.sub("", text)
 
 
+#: the first words a role list can start with (after its frame): a cheap test before the full one
+_ROLE_START = re.compile(
+    r"[\s(\[\-–—•*=]*(?:with|based|additional|video|report|interview|writ|edit|compil|research|"
+    r"graphic|infographic|photo|translat|produc|contribut|autor|redaktion)",
+    re.IGNORECASE,
+)
+
+
 def looks_like_credit(text: str) -> bool:
     """Does ``text`` start like a role list (``(Reporting by …``, ``- Editing by: …``)?"""
+    if not _ROLE_START.match(text):
+        return False  # clears almost every story paragraph at its first word
     stripped = _strip_frame(text.strip()[:200])
     match = _ROLE_RE.match(stripped)
     return bool(match and match["phrase"])

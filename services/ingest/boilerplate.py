@@ -53,6 +53,12 @@ _PROMO = re.compile(
 #: prompts never report: a line that says who said something is a sentence of the story
 _REPORTS = re.compile(r"\b(?:said|says|added|adds|told|according\s+to)\b", re.IGNORECASE)
 _LONGEST_PROMPT_WORDS = 20
+#: the first words of every prompt and promo above
+_OPENERS = re.compile(
+    r"(?:sign|subscribe|register|follow|share|read|click|download|get|join|listen|for|related|"
+    r"see|also|more|recommended|watch)\b",
+    re.IGNORECASE,
+)
 
 
 def is_boilerplate_line(line: str) -> bool:
@@ -60,13 +66,20 @@ def is_boilerplate_line(line: str) -> bool:
     stripped = line.strip()
     if len(stripped) <= 60 and fold(stripped).rstrip(".!:…").strip() in _EXACT:
         return True  # whole-line furniture is short
-    if len(stripped.split()) > _LONGEST_PROMPT_WORDS or _REPORTS.search(stripped):
+    if not _OPENERS.match(stripped):
+        return False  # the cheap test that clears almost every story line
+    if len(stripped.split()) > _LONGEST_PROMPT_WORDS:
         return False
     if _PROMPT.match(stripped):
-        return True
+        return not _REPORTS.search(stripped)
     if promo := _PROMO.match(stripped):
         # "Related: Oil tops $100" (a headline: capital first, no final full stop), not
         # "Related: the company said sales fell." (a sentence)
         headline = stripped[promo.end() :]
-        return bool(headline) and not headline[:1].islower() and not headline.endswith(".")
+        return (
+            bool(headline)
+            and not headline[:1].islower()
+            and not headline.endswith(".")
+            and not _REPORTS.search(headline)
+        )
     return False

@@ -44,7 +44,19 @@ def _blocks(text: str) -> list[list[str]]:
                 blocks.append([])
         elif not boilerplate.is_boilerplate_line(line):
             blocks[-1].append(line)
-    return [part for block in blocks if block for part in _paragraph_lines(block)]
+    out: list[list[str]] = []
+    for block in blocks:
+        if len(block) == 1:
+            out.append(block)  # most blocks: one paragraph on one line
+        elif block:
+            out += _paragraph_lines(block)
+    return out
+
+
+#: blocks searched for a dated photo caption (the year of a dateline without one)
+_CAPTION_SCAN = 14
+#: what every photo credit holds somewhere (a cheap test before ``split_caption_credit``)
+_CAPTION_HINT = re.compile(r"/|©|\bvia\b|\bPhoto|\bPicture|\bImage|REUTERS|\bCredit", re.IGNORECASE)
 
 
 def _is_unit_line(line: str) -> bool:
@@ -54,7 +66,7 @@ def _is_unit_line(line: str) -> bool:
         NOTE.match(line)
         or attribution.looks_like_credit(line)
         or (is_byline(line) and attribution.parse_byline(line))
-        or split_caption_credit(line)
+        or (_CAPTION_HINT.search(line) and split_caption_credit(line))
     )
 
 
@@ -116,10 +128,16 @@ def _site_suffix(lines: list[str]) -> tuple[str, str, str] | None:
 
     Returns (headline, site, the line itself).
     """
-    earlier = {fold(line) for line in lines[:-1]}
     for line in reversed(lines[-6:]):
         match = _SUFFIX.match(line)
-        if match and fold(match["headline"]) in earlier:
+        if not match:
+            continue
+        target = fold(match["headline"])
+        # compare only lines of about the headline's length (folding every line is the cost)
+        if any(
+            abs(len(earlier) - len(target)) <= 4 and fold(earlier) == target
+            for earlier in lines[:-1]
+        ):
             return match["headline"].strip(), match["site"].strip(), line
     return None
 
@@ -138,7 +156,7 @@ def parse_text(text: str, *, received: datetime | None = None) -> Draft:
         blocks = [block for block in blocks if block]
 
     reference = received.date() if received else None
-    for block in blocks:
+    for block in blocks[:_CAPTION_SCAN]:  # a dated caption sits above the story
         for line in block:
             if dated := caption_date(line):
                 reference = dated
@@ -230,7 +248,7 @@ def _read_front(
         if NOTE.match(line) or (is_byline(line) and attribution.parse_byline(line)):
             notes.append(line)  # "(Adds comment)", "(Corrects name …)", "By Alex Lawler"
             continue
-        split = split_caption_credit(line)
+        split = split_caption_credit(line) if _CAPTION_HINT.search(line) else None
         if split is not None:
             photos.append(Photo(caption=split[0], credit=split[1]))
         else:
