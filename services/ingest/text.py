@@ -55,8 +55,8 @@ def _blocks(text: str) -> list[list[str]]:
 
 #: blocks searched for a dated photo caption (the year of a dateline without one)
 _CAPTION_SCAN = 14
-#: what every photo credit holds somewhere (a cheap test before ``split_caption_credit``)
-_CAPTION_HINT = re.compile(r"/|©|\bvia\b|\bPhoto|\bPicture|\bImage|REUTERS|\bCredit", re.IGNORECASE)
+#: what every photo credit holds besides a slash or ©: a cheap test before split_caption_credit
+_CREDIT_WORDS = ("via ", "photo", "picture", "image", "reuters", "credit")
 
 
 def _is_unit_line(line: str) -> bool:
@@ -66,8 +66,18 @@ def _is_unit_line(line: str) -> bool:
         NOTE.match(line)
         or attribution.looks_like_credit(line)
         or (is_byline(line) and attribution.parse_byline(line))
-        or (_CAPTION_HINT.search(line) and split_caption_credit(line))
+        or (_has_credit_hint(line) and split_caption_credit(line))
     )
+
+
+def _has_credit_hint(line: str) -> bool:
+    """Could this line end with a photo credit? (A credit has at most twelve words and closes
+    its line, so only the tail is searched.)"""
+    tail = line[-160:]
+    if "/" in tail or "©" in tail:
+        return True
+    low = tail.lower()
+    return any(word in low for word in _CREDIT_WORDS)
 
 
 def _is_dateline_line(line: str) -> bool:
@@ -248,7 +258,7 @@ def _read_front(
         if NOTE.match(line) or (is_byline(line) and attribution.parse_byline(line)):
             notes.append(line)  # "(Adds comment)", "(Corrects name …)", "By Alex Lawler"
             continue
-        split = split_caption_credit(line) if _CAPTION_HINT.search(line) else None
+        split = split_caption_credit(line) if _has_credit_hint(line) else None
         if split is not None:
             photos.append(Photo(caption=split[0], credit=split[1]))
         else:
