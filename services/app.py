@@ -15,7 +15,9 @@ from services.ingest.api import router as ingest_router
 from services.publish.api import router as publish_router
 from services.publish.websub_api import router as websub_router
 from services.render.api import router as render_router
-from shared import keys, metrics, names, problems
+from shared import keys, metrics, names, openapi, problems
+from shared.bodylimit import BodyLimitMiddleware
+from shared.ratelimit import RateLimitMiddleware
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
 
@@ -50,6 +52,10 @@ def create_app() -> FastAPI:
         ),
     )
     problems.install(app)
+    # outermost first: a flood is refused before anything, then oversized bodies
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(RateLimitMiddleware)
+    openapi.install(app)
     app.include_router(ingest_router)
     app.include_router(render_router)
     app.include_router(publish_router)

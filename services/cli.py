@@ -72,6 +72,7 @@ def api(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        forwarded_allow_ips=",".join(settings.forwarded_allow_ips),
         server_header=False,
     )
 

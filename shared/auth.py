@@ -1,19 +1,39 @@
-"""Bearer-token check for write endpoints (feeds stay public), and the optional check of reads
-that show more to a known caller (withheld and withdrawn stories)."""
+"""Bearer tokens and their scopes for write endpoints (feeds stay public).
+
+Two scopes: ``ingest`` tokens (``SYNDICATE_INGEST_TOKENS``) may post wire copy and nothing else;
+``admin`` tokens (``SYNDICATE_API_TOKENS``) may do everything (post copy, subscriptions,
+deliveries and replays, WebSub listings, sources, the quarantine). A missing or unknown token is
+``401``; a known token whose scope does not cover the route is ``403``. Tokens are compared in
+constant time against every configured token, whichever matches.
+
+Story reads are public but show more to an ``admin`` token (withheld and withdrawn stories):
+``MaybeAdmin`` is the optional check for them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends
+from fastapi import Depends, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.errors import Unauthorized
+from shared.errors import Forbidden, Unauthorized
 from shared.settings import get_settings
 
-_bearer = HTTPBearer(auto_error=False, description="A token from SYNDICATE_API_TOKENS")
+Scope = Literal["ingest", "admin"]
+#: what each scope may do: an admin token may do everything an ingest token may
+GRANTS: dict[Scope, frozenset[Scope]] = {
+    "ingest": frozenset({"ingest"}),
+    "admin": frozenset({"ingest", "admin"}),
+}
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from SYNDICATE_API_TOKENS (scope `admin`: every write and operator "
+    "route) or SYNDICATE_INGEST_TOKENS (scope `ingest`: POST /v1/wire only).",
+)
 
 
 def token_matches(given: str, allowed: list[str]) -> bool:
@@ -25,33 +45,91 @@ def token_matches(given: str, allowed: list[str]) -> bool:
     return found
 
 
+def scope_of(given: str, admin: list[str], ingest: list[str]) -> Scope | None:
+    """The scope of a presented token (admin wins when listed in both), or ``None`` if unknown.
+
+    Both lists are always compared in full, so the time taken says nothing about the token."""
+    is_admin = token_matches(given, admin)
+    is_ingest = token_matches(given, ingest)
+    if is_admin:
+        return "admin"
+    return "ingest" if is_ingest else None
+
+
 def fingerprint(token: str) -> str:
-    """A short non-reversible name for a token (idempotency keys are scoped per token)."""
+    """A short non-reversible name for a token (idempotency keys and rate limits are per token)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header value, else ``None``."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def known_scope(token: str) -> Scope | None:
+    """The scope the settings give ``token``, if any."""
+    settings = get_settings()
+    return scope_of(token, settings.token_values(), settings.ingest_token_values())
+
+
+def _authorise(credentials: HTTPAuthorizationCredentials | None, needed: Scope) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Send `Authorization: Bearer <token>` with a token the service knows.")
+    scope = known_scope(credentials.credentials)
+    if scope is None:
+        raise Unauthorized(
+            "The bearer token is not one of SYNDICATE_API_TOKENS or SYNDICATE_INGEST_TOKENS."
+        )
+    if needed not in GRANTS[scope]:
+        raise Forbidden(
+            f"This token has the `{scope}` scope, which may only post wire copy; this route "
+            f"needs an `{needed}` token (SYNDICATE_API_TOKENS).",
+            extra={"scope": scope, "required_scope": needed},
+        )
+    return fingerprint(credentials.credentials)
 
 
 def require_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    """FastAPI dependency: the caller's token fingerprint, or 401."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("Send `Authorization: Bearer <token>` with a token the service knows.")
-    if not token_matches(credentials.credentials, get_settings().token_values()):
-        raise Unauthorized("The bearer token is not one of SYNDICATE_API_TOKENS.")
-    return fingerprint(credentials.credentials)
+    """FastAPI dependency: the caller's token fingerprint if it is an ``admin`` token, else
+    401 (no or unknown token) or 403 (an ``ingest`` token)."""
+    return _authorise(credentials, "admin")
 
 
-Caller = Annotated[str, Depends(require_token)]
+def require_ingest(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """FastAPI dependency: the caller's token fingerprint if it may post wire copy."""
+    return _authorise(credentials, "ingest")
 
 
-def optional_token(
+Caller = Annotated[str, Security(require_token, scopes=["admin"])]
+"""An admin caller (every write and operator route but ``POST /v1/wire``)."""
+
+IngestCaller = Annotated[str, Security(require_ingest, scopes=["ingest"])]
+"""A caller that may post wire copy (an ``ingest`` or ``admin`` token)."""
+
+
+def optional_admin(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str | None:
-    """FastAPI dependency for public reads that show more to a known caller: the token's
-    fingerprint, ``None`` without a token, 401 for a token the service does not know."""
-    if credentials is None:
+    """FastAPI dependency for public reads that show more to an ``admin`` token (withheld and
+    withdrawn stories): its fingerprint; ``None`` without a token or with an ``ingest`` token
+    (which reads what the public reads); 401 for a token the service does not know."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
         return None
-    return require_token(credentials)
+    scope = known_scope(credentials.credentials)
+    if scope is None:
+        raise Unauthorized(
+            "The bearer token is not one of SYNDICATE_API_TOKENS or SYNDICATE_INGEST_TOKENS."
+        )
+    return fingerprint(credentials.credentials) if "admin" in GRANTS[scope] else None
 
 
-MaybeCaller = Annotated[str | None, Depends(optional_token)]
+MaybeAdmin = Annotated[str | None, Depends(optional_admin)]
+"""A public reader, or an admin caller who may read every story whatever its status."""

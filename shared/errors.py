@@ -50,6 +50,14 @@ class Unauthorized(SyndicateError):
     title = "Missing or invalid bearer token"
 
 
+class Forbidden(SyndicateError):
+    """A valid token whose scope does not cover the request (an ingest token on an admin route)."""
+
+    status = 403
+    type_slug = "forbidden"
+    title = "Token not allowed here"
+
+
 class NotFound(SyndicateError):
     status = 404
     type_slug = "not-found"

@@ -48,6 +48,19 @@ def compress(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=9, mtime=0)
 
 
+# KEYS: the feed's hash. ARGV: claim (fencing token; "" for none), then field, value pairs.
+# Refuses (returns 0) a write whose claim is older than the one that wrote the stored bytes.
+_SAVE = """
+if ARGV[1] ~= '' then
+  local stored = redis.call('HGET', KEYS[1], 'claim')
+  if stored and tonumber(stored) > tonumber(ARGV[1]) then return 0 end
+  redis.call('HSET', KEYS[1], 'claim', ARGV[1])
+end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+"""
+
+
 def save_feed(
     client: redis.Redis,
     name: str,
@@ -55,28 +68,34 @@ def save_feed(
     body: bytes,
     last_modified: datetime,
     content_type: str,
+    *,
+    claim: int | None = None,
 ) -> bool:
-    """Store a render; returns whether the bytes changed."""
+    """Store a render; returns whether the bytes changed.
+
+    ``claim`` is the render's fencing token (the claim number of the document, ``dirty.py``):
+    a render whose claim is older than the one that stored the current bytes is refused (returns
+    ``False``), so a renderer that stalled past its lease never overwrites newer bytes.
+    """
     key = keys.feed(name, fmt)
     etag = etag_of(body)
     stored_etag, stored_gzip = client.hmget(key, ["etag", "gzip_etag"])
     if stored_etag == etag.encode() and stored_gzip is not None:
         return False
     packed = compress(body)
-    client.hset(
-        key,
-        mapping={
-            "body": body,
-            "etag": etag,
-            "length": len(body),
-            "gzip": packed,
-            "gzip_etag": gzip_etag_of(etag),
-            "gzip_length": len(packed),
-            "last_modified": last_modified.isoformat(),
-            "content_type": content_type,
-        },
-    )
-    return stored_etag != etag.encode()
+    fields: dict[str, bytes | str | int] = {
+        "body": body,
+        "etag": etag,
+        "length": len(body),
+        "gzip": packed,
+        "gzip_etag": gzip_etag_of(etag),
+        "gzip_length": len(packed),
+        "last_modified": last_modified.isoformat(),
+        "content_type": content_type,
+    }
+    flat = [value for pair in fields.items() for value in pair]
+    written = client.eval(_SAVE, 1, key, "" if claim is None else claim, *flat)
+    return bool(written) and stored_etag != etag.encode()
 
 
 def load_feed(client: redis.Redis, name: str, fmt: str) -> StoredFeed | None:

@@ -4,17 +4,32 @@ Nothing else in the service calls ``requests`` directly. Each request's host is 
 checked by ``shared.netguard`` and the connection goes to that very address (TLS still verifies
 the host name through SNI and ``assert_hostname``), one pool per (address, port, host name).
 At most ``max_bytes`` of a response body are read.
+
+Every request also has a **total deadline** (``total_timeout``, by default connect + read
+timeout): the lookup, the connection, the answer's headers and the body together. The read
+timeout alone is per socket read, so a receiver that drips its answer a byte at a time could
+otherwise keep a request alive for ever. A watchdog thread shuts the request's sockets down
+when its deadline passes, which ends any read in progress at once; the request then fails as
+timed out. The lookup runs in a small thread pool, bounded by the connect timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import threading
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from shared.errors import DeliveryError, TargetRefused
 from shared.netguard import IPNetwork, Target, check_url
@@ -41,8 +56,162 @@ class Guard:
     resolver: Any = None
 
 
+# --- the total deadline ------------------------------------------------------------------------
+
+
+class _Deadline:
+    """One request's deadline and the sockets it uses; ``expire`` shuts them all down.
+
+    Each socket is watched through a duplicate of its file descriptor: ``shutdown`` acts on the
+    connection itself (not the descriptor), so it ends a read blocked on the original, plain or
+    TLS, even during the TLS handshake, and the duplicate can be closed without touching the
+    pooled connection.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._handles: list[socket.socket] = []
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        try:
+            handle = socket.socket(fileno=os.dup(sock.fileno()))
+        except OSError:
+            return
+        with self._lock:
+            self._handles.append(handle)
+            if self.expired:
+                _shut(handle)
+
+    def expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for handle in self._handles:
+                _shut(handle)
+
+    def close(self) -> None:
+        with self._lock:
+            for handle in self._handles:
+                handle.close()
+            self._handles.clear()
+
+
+def _shut(handle: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the other end or by urllib3
+        handle.shutdown(socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread per process that expires the deadlines that have passed."""
+
+    def __init__(self) -> None:
+        self._armed: dict[int, _Deadline] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._armed[id(deadline)] = deadline
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="http-deadline", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self, deadline: _Deadline) -> None:
+        with self._cond:
+            self._armed.pop(id(deadline), None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                now = time.monotonic()
+                due = [d for d in self._armed.values() if d.at <= now]
+                for deadline in due:
+                    del self._armed[id(deadline)]
+                if not due:
+                    soonest = min((d.at for d in self._armed.values()), default=None)
+                    self._cond.wait(None if soonest is None else soonest - now)
+                    continue
+            for deadline in due:
+                deadline.expire()
+
+
+_WATCHDOG = _Watchdog()
+_current = threading.local()  # the deadline of the request this thread is making
+
+
+def _watch_current(sock: socket.socket | None) -> None:
+    deadline: _Deadline | None = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """Hands every socket it opens or reuses to the current request's deadline."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch_current(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch_current(self.sock)  # a kept-alive connection (a new one is watched on connect)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch_current(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch_current(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+#: host lookups run here so that a resolver that hangs cannot outlast the deadline
+_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="http-lookup")
+
+
+def _after_fork() -> None:
+    """A forked child (a prefork pool) has none of its parent's threads: start afresh."""
+    global _WATCHDOG, _LOOKUPS, _current
+    _WATCHDOG = _Watchdog()
+    _LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="http-lookup")
+    _current = threading.local()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+# --- the client --------------------------------------------------------------------------------
+
+
 class _PinnedAdapter(HTTPAdapter):
     """Connects to the address the guard checked; keeps the host name for TLS."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _WatchedHTTPPool,
+            "https": _WatchedHTTPSPool,
+        }
 
     def build_connection_pool_key_attributes(  # type: ignore[override]
         self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
@@ -60,11 +229,16 @@ class _PinnedAdapter(HTTPAdapter):
 
 @dataclass
 class Client:
-    """A pooled, guarded HTTP client. One per process is enough."""
+    """A pooled, guarded HTTP client. One per process is enough.
+
+    ``total_timeout`` bounds a whole request (lookup, connection, headers and the body read);
+    ``None`` means ``connect_timeout + read_timeout``.
+    """
 
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
     max_bytes: int = MAX_RESPONSE_BYTES
+    total_timeout: float | None = None
     session: requests.Session = field(default_factory=requests.Session)
 
     def __post_init__(self) -> None:
@@ -74,6 +248,13 @@ class Client:
         self.session.trust_env = (
             False  # no proxies from the environment: they would dodge the guard
         )
+
+    @property
+    def deadline_seconds(self) -> float:
+        """The most one request may take, start to finish."""
+        if self.total_timeout is not None:
+            return self.total_timeout
+        return self.connect_timeout + self.read_timeout
 
     def request(
         self,
@@ -86,21 +267,62 @@ class Client:
         params: Mapping[str, str] | None = None,
     ) -> HttpResult:
         """Send one request to a guarded, pinned target. Raises ``TargetRefused`` or
-        ``DeliveryError`` (timeouts, refused connections, TLS failures)."""
-        target = check_url(
-            url, allowed=guard.allowed, allow_http=guard.allow_http, resolver=guard.resolver
-        )
-        request = requests.Request(
-            method,
-            _pinned_url(target),
-            data=data,
-            headers={"User-Agent": USER_AGENT, **(headers or {}), "Host": _host_header(target)},
-            params=params,
-        )
-        prepared = self.session.prepare_request(request)
-        prepared.syndicate_server_name = target.host  # type: ignore[attr-defined]
+        ``DeliveryError`` (timeouts, the total deadline, refused connections, TLS failures)."""
         started = time.perf_counter()
+        deadline = _Deadline(self.deadline_seconds)
+        target = self._check(url, guard, deadline)
+        _WATCHDOG.arm(deadline)
+        _current.deadline = deadline
         try:
+            status, response_headers, body = self._exchange(
+                method, url, target, data, headers, params, deadline
+            )
+        finally:
+            _current.deadline = None
+            _WATCHDOG.disarm(deadline)
+            deadline.close()
+        return HttpResult(
+            status=status,
+            headers=response_headers,
+            body=body,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            address=str(target.address),
+        )
+
+    def _check(self, url: str, guard: Guard, deadline: _Deadline) -> Target:
+        """The guard's check, its lookup bounded by the connect timeout (and the deadline)."""
+        limit = max(0.0, min(self.connect_timeout, deadline.remaining()))
+        try:
+            return _checked(url, guard, limit)
+        except FutureTimeout:
+            raise DeliveryError(
+                f"timed out: looking up the host of {url!r} took over {limit:g} s", resource=url
+            ) from None
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        target: Target,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        deadline: _Deadline,
+    ) -> tuple[int, dict[str, str], bytes]:
+        try:
+            request = requests.Request(
+                method,
+                _pinned_url(target),
+                data=data,
+                headers={
+                    "User-Agent": USER_AGENT,
+                    **(headers or {}),
+                    "Host": _host_header(target),
+                },
+                params=params,
+            )
+            prepared = self.session.prepare_request(request)
+            prepared.syndicate_server_name = target.host  # type: ignore[attr-defined]
             response = self.session.send(
                 prepared,
                 timeout=(self.connect_timeout, self.read_timeout),
@@ -108,25 +330,49 @@ class Client:
                 stream=True,
             )
         except requests.Timeout as exc:
-            raise DeliveryError(f"timed out: {exc}", resource=url) from None
+            raise DeliveryError(_late(deadline) or f"timed out: {exc}", resource=url) from None
         except requests.ConnectionError as exc:
-            raise DeliveryError(f"connection failed: {_short(exc)}", resource=url) from None
-        except requests.RequestException as exc:
-            raise DeliveryError(f"request failed: {_short(exc)}", resource=url) from None
+            detail = _late(deadline) or f"connection failed: {_short(exc)}"
+            raise DeliveryError(detail, resource=url) from None
+        except (requests.RequestException, ValueError) as exc:
+            detail = _late(deadline) or f"request failed: {_short(exc)}"
+            raise DeliveryError(detail, resource=url) from None
         try:
             body = response.raw.read(self.max_bytes, decode_content=True) or b""
         except Exception as exc:  # noqa: BLE001 - a broken body is a failed attempt, not a crash
+            if deadline.expired:
+                raise DeliveryError(_late(deadline) or "timed out", resource=url) from None
             body = f"<body unreadable: {type(exc).__name__}>".encode()
         finally:
             response.close()
-        elapsed = (time.perf_counter() - started) * 1000
-        return HttpResult(
-            status=response.status_code,
-            headers=dict(response.headers),
-            body=body,
-            elapsed_ms=elapsed,
-            address=str(target.address),
-        )
+        if deadline.expired:  # the watchdog cut the body short: the answer is not complete
+            raise DeliveryError(_late(deadline) or "timed out", resource=url)
+        return response.status_code, dict(response.headers), body
+
+
+def check_target(url: str, guard: Guard, timeout: float) -> Target:
+    """The SSRF guard's verdict on ``url`` (``shared.netguard.check_url``), its host lookup given
+    at most ``timeout`` seconds: what the API checks a client's URL with, so a name that
+    resolves slowly ties up nothing for long. Raises ``TargetRefused``, also on a slow lookup."""
+    try:
+        return _checked(url, guard, timeout)
+    except FutureTimeout:
+        raise TargetRefused(
+            f"{url!r}: looking up its host took over {timeout:g} s", resource=url
+        ) from None
+
+
+def _checked(url: str, guard: Guard, timeout: float) -> Target:
+    lookup = _LOOKUPS.submit(
+        check_url, url, allowed=guard.allowed, allow_http=guard.allow_http, resolver=guard.resolver
+    )
+    return lookup.result(timeout=timeout)
+
+
+def _late(deadline: _Deadline) -> str | None:
+    if not deadline.expired:
+        return None
+    return f"timed out: the request took longer than {deadline.seconds:g} s in all"
 
 
 def _host_header(target: Target) -> str:
@@ -149,4 +395,4 @@ def _short(exc: Exception) -> str:
     return text if len(text) < 300 else text[:300] + "…"
 
 
-__all__ = ["Client", "Guard", "HttpResult", "TargetRefused"]
+__all__ = ["Client", "Guard", "HttpResult", "TargetRefused", "check_target"]

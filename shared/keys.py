@@ -96,24 +96,28 @@ def feed_registry() -> str:
     return f"{PREFIX}render:feeds"
 
 
+# Keys of one feed that a Lua script uses together carry the feed name as a hash tag
+# (``{sections/world}``), so they live in one slot of a Redis Cluster.
+
+
 def feed_entries(name: str) -> str:
-    """Sorted set: story ids in one feed, scored by their join sequence (archive paging)."""
-    return f"{PREFIX}render:feed:{name}:entries"
-
-
-def feed_sequence(name: str) -> str:
-    """Counter: the last join sequence number handed out in one feed."""
-    return f"{PREFIX}render:feed:{name}:seq"
+    """Sorted set: story ids in one feed, scored by first publication (epoch seconds)."""
+    return f"{PREFIX}render:feed:{{{name}}}:entries"
 
 
 def feed_pages(name: str) -> str:
-    """Sorted set: closed archive pages of one feed (label), scored by their last sequence."""
-    return f"{PREFIX}render:feed:{name}:pages"
+    """Sorted set: closed archive pages of one feed (label), scored by the newest date in each."""
+    return f"{PREFIX}render:feed:{{{name}}}:pages"
 
 
 def feed_tombstones(name: str) -> str:
     """Sorted set: story ids removed from one feed, scored by when their tombstone expires."""
-    return f"{PREFIX}render:feed:{name}:tombstones"
+    return f"{PREFIX}render:feed:{{{name}}}:tombstones"
+
+
+def legacy_feed_index(name: str, part: str) -> str:
+    """A per-feed index key as versions before the hash tags spelt it (migrated at start)."""
+    return f"{PREFIX}render:feed:{name}:{part}"
 
 
 def story_feeds(story_id: str) -> str:
@@ -126,8 +130,26 @@ def story_render_lock(story_id: str) -> str:
     return f"{PREFIX}render:story:{story_id}:lock"
 
 
+# The coalescing keys are used together by one Lua script: one hash tag, one slot.
+
+
 def feeds_dirty() -> str:
     """Sorted set: feed documents waiting to render, scored by when they are due (epoch s)."""
+    return f"{PREFIX}render:{{dirty}}"
+
+
+def feeds_rendering() -> str:
+    """Sorted set: documents a renderer holds now, scored by when its lease expires (epoch s)."""
+    return f"{PREFIX}render:{{dirty}}:rendering"
+
+
+def feed_claims() -> str:
+    """Hash: per document, how many times it was claimed (the fencing token of a render)."""
+    return f"{PREFIX}render:{{dirty}}:claims"
+
+
+def legacy_feeds_dirty() -> str:
+    """The dirty set as versions before the hash tags spelt it (migrated at start)."""
     return f"{PREFIX}render:dirty"
 
 
@@ -263,3 +285,12 @@ def websub_intent(intent_id: str) -> str:
 def websub_latest_intent(subscription_id: str) -> str:
     """String: the newest intent id for a (topic, callback) pair: only it may take effect."""
     return f"{PREFIX}websub:subscription:{subscription_id}:latest-intent"
+
+
+# --- security: rate limits (issue #7) ----------------------------------------------------------
+
+
+def rate_limit(client: str) -> str:
+    """String with a TTL: one client's GCRA theoretical arrival time (µs), shared by every API
+    process. ``client`` is ``token:{fingerprint}`` or ``addr:{address}``."""
+    return f"{PREFIX}ratelimit:{client}"

@@ -117,13 +117,24 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         pass
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror, a bad IDNA label, a NUL
         raise TargetRefused(f"host {host!r} does not resolve: {exc}", resource=host) from None
     seen: dict[str, IPAddress] = {}
     for info in infos:
         address = str(info[4][0]).split("%", 1)[0]
         seen.setdefault(address, ipaddress.ip_address(address))
     return list(seen.values())
+
+
+def redact(url: str) -> str:
+    """``url`` with any user and password replaced by ``***`` (for messages and logs)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
 
 
 def check_url(
@@ -133,20 +144,25 @@ def check_url(
     allow_http: bool = False,
     resolver: object = None,
 ) -> Target:
-    """Resolve and check ``url``; raise ``TargetRefused`` naming the reason."""
-    parts = urlsplit(url)
+    """Resolve and check ``url``; raise ``TargetRefused`` naming the reason (never another
+    exception: the URL may come straight from a client)."""
+    shown = redact(url)  # what errors say: never a password the URL carried
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. "Invalid IPv6 URL" for http://[::1
+        raise TargetRefused(f"{shown!r} is not a valid URL", resource=shown) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise TargetRefused(f"{url!r}: only http and https URLs can be targets", resource=url)
-    host = parts.hostname
+        raise TargetRefused(f"{shown!r}: only http and https URLs can be targets", resource=shown)
     if not host:
-        raise TargetRefused(f"{url!r} has no host", resource=url)
+        raise TargetRefused(f"{shown!r} has no host", resource=shown)
     if parts.username or parts.password:
-        raise TargetRefused(f"{url!r}: credentials in the URL are not allowed", resource=url)
+        raise TargetRefused(f"{shown!r}: credentials in the URL are not allowed", resource=shown)
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError:
-        raise TargetRefused(f"{url!r} has an invalid port", resource=url) from None
+        raise TargetRefused(f"{shown!r} has an invalid port", resource=shown) from None
     lookup = resolver if callable(resolver) else resolve
     addresses: list[IPAddress] = lookup(host, port)
     if not addresses:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import redis
@@ -77,15 +78,33 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def allowed_methods(spec: dict[str, Any], path: str) -> list[str]:
+    """Every method the description lists for ``path`` (``Allow`` of a 405)."""
+    found: set[str] = set()
+    for template, operations in spec.get("paths", {}).items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+        if template.endswith("{path}"):
+            pattern = pattern.removesuffix("[^/]+") + ".+"
+        if re.fullmatch(pattern, path):
+            found.update(method.upper() for method in operations)
+    return sorted(found)
+
+
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and isinstance(request.app, FastAPI):
+        # the route that refused knows only its own methods; the path may have others
+        methods = allowed_methods(request.app.openapi(), request.url.path)
+        if methods:
+            headers["Allow"] = ", ".join(methods)
     return problem(
         exc.status_code,
         str(exc.detail) if exc.status_code != 404 else "Not found",
         str(exc.detail),
         type_slug=f"http-{exc.status_code}",
         instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 

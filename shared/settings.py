@@ -8,9 +8,11 @@ One table, typed, with defaults, so that every process (API, workers, scheduler,
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -26,6 +28,17 @@ def _split_commas(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def mask_url_password(url: str) -> str:
+    """``redis://:secret@host/0`` → ``redis://:***@host/0``: URLs in logs and reprs keep no
+    password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _network(text: str) -> object:
@@ -111,6 +124,12 @@ class Settings(BaseSettings):
     websub_publish_hubs: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="External WebSub hubs told of every feed change (hub.mode=publish).",
+    )
+    delivery_retention_seconds: int = Field(
+        default=30 * 24 * 3600,
+        gt=0,
+        description="How long finished deliveries (dead letters included, replayable meanwhile) "
+        "and received feed updates are kept before Redis lets them go.",
     )
 
     @field_validator("websub_publish_hubs", mode="before")
@@ -227,6 +246,60 @@ class Settings(BaseSettings):
 
     def token_values(self) -> list[str]:
         return [token.get_secret_value() for token in self.api_tokens]
+
+    # --- security: token scopes, rate limits, request sizes (issue #7) ------------------------
+    ingest_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated bearer tokens that may only post wire copy (scope `ingest`); "
+        "API_TOKENS are `admin` (everything).",
+    )
+    rate_limit_enabled: bool = Field(
+        default=True, description="Rate-limit requests per client (token, else address)."
+    )
+    rate_limit_token_per_second: float = Field(
+        default=1000.0, gt=0, description="Sustained requests per second allowed to one token."
+    )
+    rate_limit_token_burst: int = Field(
+        default=2000, ge=1, description="Requests one token may make at once above its rate."
+    )
+    rate_limit_anonymous_per_second: float = Field(
+        default=50.0,
+        gt=0,
+        description="Sustained requests per second allowed to one address without a token.",
+    )
+    rate_limit_anonymous_burst: int = Field(
+        default=200, ge=1, description="Requests one address may make at once above its rate."
+    )
+    rate_limit_feeds: bool = Field(
+        default=False,
+        description="Also count feed reads (GET/HEAD /feeds…) against the address's limit.",
+    )
+    max_request_bytes: int = Field(
+        default=64 * 1024,
+        gt=0,
+        description="Largest body of any request but POST /v1/wire (JSON, forms).",
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="Proxies whose X-Forwarded-For names the client (uvicorn's "
+        "forwarded_allow_ips); `*` trusts any.",
+    )
+
+    @field_validator("ingest_tokens", "forwarded_allow_ips", mode="before")
+    @classmethod
+    def _security_lists_from_commas(cls, value: object) -> object:
+        return _split_commas(value)
+
+    def ingest_token_values(self) -> list[str]:
+        return [token.get_secret_value() for token in self.ingest_tokens]
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Settings print without secrets: tokens are SecretStr; a Redis password is masked."""
+        for name, value in super().__repr_args__():
+            if name == "redis_url" and isinstance(value, str):
+                yield name, mask_url_password(value)
+            else:
+                yield name, value
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from services.ingest import store
 from services.ingest.formats import MEDIA_TYPES, format_for_media_type
 from services.ingest.precheck import precheck
 from shared import names, stories
-from shared.auth import Caller, MaybeCaller
+from shared.auth import IngestCaller, MaybeAdmin
 from shared.celery_app import send
 from shared.errors import BadRequest, Gone, NotFound, ParseError, PayloadTooLarge, Unauthorized
 from shared.ids import random_id
@@ -72,7 +72,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {media: {"schema": {"type": "string"}} for media in sorted(MEDIA_TYPES)},
+            "content": {
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in sorted(MEDIA_TYPES)
+            },
         }
     },
     summary="Send wire copy (stored durably before the answer; parsed asynchronously)",
@@ -80,7 +83,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def post_wire(
     request: Request,
     response: Response,
-    caller: Caller,
+    caller: IngestCaller,
     content_type: Annotated[str, Header()] = "application/octet-stream",
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> WireAccepted:
@@ -172,7 +175,7 @@ def get_wire(wire_id: str) -> WireItem:
 )
 def get_quarantine(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> QuarantineList:
     client = get_redis()
     items = store.list_quarantine(client, limit, offset)
@@ -222,7 +225,7 @@ def _public_view(story: Story) -> Story:
     "(withheld, withdrawn, any) needs a bearer token.",
 )
 def list_stories(
-    caller: MaybeCaller,
+    caller: MaybeAdmin,
     section: str | None = None,
     agency: str | None = None,
     contributor: str | None = None,
@@ -231,7 +234,8 @@ def list_stories(
 ) -> StoryList:
     if status != "usable" and caller is None:
         raise Unauthorized(
-            f"Listing {status} stories needs `Authorization: Bearer <token>`; "
+            f"Listing {status} stories needs an admin token (`Authorization: Bearer <token>` "
+            "with a token of SYNDICATE_API_TOKENS); "
             "without one only usable stories are shown."
         )
     client = get_redis()
@@ -258,7 +262,7 @@ def list_stories(
     summary="One story, latest version",
     description="Without a token: a withdrawn story is `410`, a withheld one `404`.",
 )
-def get_story(story_id: str, caller: MaybeCaller) -> Story:
+def get_story(story_id: str, caller: MaybeAdmin) -> Story:
     story = stories.get_story(get_redis(), story_id)
     if story is None:
         raise NotFound(f"No story {story_id!r}.", resource=story_id)
@@ -274,7 +278,7 @@ def get_story(story_id: str, caller: MaybeCaller) -> Story:
     description="Without a token: only usable versions, and a withdrawn story is `410`, a "
     "withheld one `404`.",
 )
-def get_story_versions(story_id: str, caller: MaybeCaller) -> StoryList:
+def get_story_versions(story_id: str, caller: MaybeAdmin) -> StoryList:
     versions = stories.list_versions(get_redis(), story_id)
     if not versions:
         raise NotFound(f"No story {story_id!r}.", resource=story_id)

@@ -25,6 +25,7 @@ from services.ingest.agencies import canonical_agency, mentions_agency
 from services.ingest.dateline import caption_date, parse_dateline
 from services.ingest.draft import Draft, Signal
 from services.ingest.headlines import split_headline_flags, update_number
+from services.ingest.markup import sanitise
 from services.ingest.photos import photographers
 from services.ingest.textclean import clean_inline, fold
 from shared.models import BodyBlock, Contributor, Dateline, Photo
@@ -324,28 +325,30 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
     signal = copy.signal or flag_signal
     if correction and signal is None:
         signal = "correction"
-    return Draft(
-        format=copy.format,
-        headline=headline,
-        section=clean_inline(copy.section or "") or None,
-        summary=summary,
-        language=copy.language,
-        dateline=dateline,
-        body=body,
-        photos=photos,
-        contributors=contributors,
-        credit_line=credit_line,
-        credit_line_parsed=parsed_ok,
-        agency=agency,
-        publisher=clean_inline(copy.publisher or "") or None,
-        guid=copy.guid,
-        provider=clean_inline(copy.provider or "") or None,
-        published=copy.published,
-        first_created=copy.first_created,
-        signal=signal,
-        correction=correction,
-        source_version=copy.source_version
-        if copy.source_version is not None
-        else update_number(clean_inline(copy.headline)),
-        links=copy.links,
+    return sanitise(
+        Draft(
+            format=copy.format,
+            headline=headline,
+            section=clean_inline(copy.section or "") or None,
+            summary=summary,
+            language=copy.language,
+            dateline=dateline,
+            body=body,
+            photos=photos,
+            contributors=contributors,
+            credit_line=credit_line,
+            credit_line_parsed=parsed_ok,
+            agency=agency,
+            publisher=clean_inline(copy.publisher or "") or None,
+            guid=copy.guid,
+            provider=clean_inline(copy.provider or "") or None,
+            published=copy.published,
+            first_created=copy.first_created,
+            signal=signal,
+            correction=correction,
+            source_version=copy.source_version
+            if copy.source_version is not None
+            else update_number(clean_inline(copy.headline)),
+            links=copy.links,
+        )
     )

@@ -104,7 +104,7 @@ def _blocks(item: dict[str, Any]) -> list[tuple[str, str]]:
     if isinstance(bodies, list):
         entries = [b for b in bodies if isinstance(b, dict) and isinstance(b.get("value"), str)]
         for entry in entries:
-            if "html" in (entry.get("contenttype") or ""):
+            if "html" in _str(entry.get("contenttype")):
                 return blocks_from_html(entry["value"])
         if entries:
             return [("p", p) for p in paragraphs(entries[0]["value"])]

@@ -7,13 +7,13 @@ from typing import Annotated, Literal
 
 import redis
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.publish import store
 from services.publish.attempts import attempt_lease
 from services.publish.replay import replay
 from services.publish.signing import new_secret
-from services.publish.targets import webhook_guard
+from services.publish.targets import check_client_url
 from shared import names
 from shared.auth import Caller
 from shared.celery_app import send
@@ -27,7 +27,6 @@ from shared.models import (
     Subscription,
     SubscriptionFilter,
 )
-from shared.netguard import check_url
 from shared.problems import problem_responses
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
@@ -35,6 +34,18 @@ from shared.settings import get_settings
 router = APIRouter(tags=["subscriptions"])
 
 _STORY_EVENTS: list[EventType] = [e for e in EVENT_TYPES if e.startswith("story.")]
+
+
+def _storable_filter(value: SubscriptionFilter | None) -> SubscriptionFilter | None:
+    """Refuse a filter we could not store: JSON allows lone surrogates (``"\\ud800"``), UTF-8
+    does not."""
+    for values in value.model_dump().values() if value is not None else ():
+        for name in values:
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{name!r} is not valid Unicode text") from None
+    return value
 
 
 class SubscriptionIn(BaseModel):
@@ -45,6 +56,8 @@ class SubscriptionIn(BaseModel):
     filter: SubscriptionFilter = Field(default_factory=SubscriptionFilter)
     description: str | None = Field(default=None, max_length=500)
 
+    _filter = field_validator("filter")(_storable_filter)
+
 
 class SubscriptionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -54,6 +67,8 @@ class SubscriptionPatch(BaseModel):
     filter: SubscriptionFilter | None = None
     description: str | None = Field(default=None, max_length=500)
     disabled: bool | None = None
+
+    _filter = field_validator("filter")(_storable_filter)
 
 
 class SubscriptionOut(BaseModel):
@@ -115,8 +130,7 @@ class RotatedSecret(BaseModel):
 
 
 def _check_target(url: str) -> None:
-    guard = webhook_guard()
-    check_url(url, allowed=guard.allowed, allow_http=guard.allow_http)
+    check_client_url(url, {"field": "url"})
 
 
 def _load(sub_id: str) -> Subscription:
@@ -242,7 +256,7 @@ def list_deliveries(
     sub_id: str,
     _caller: Caller,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeliveryList:
     _load(sub_id)
     return DeliveryList(items=store.list_deliveries(get_redis(), sub_id, limit, offset))
@@ -258,7 +272,7 @@ def list_dead_letters(
     _caller: Caller,
     state: Annotated[Literal["dead"], Query(description="Only `dead` is listed here.")] = "dead",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeadLetterList:
     total, items = store.list_dead(get_redis(), limit, offset)
     return DeadLetterList(total=total, items=items)
@@ -285,6 +299,7 @@ def get_delivery(delivery_id: str, _caller: Caller) -> Delivery:
     summary="Send a dead-lettered, failed or past delivery again (same webhook-id)",
 )
 def replay_delivery(delivery_id: str, _caller: Caller) -> Delivery:
-    again = replay(get_redis(), delivery_id, datetime.now(UTC), attempt_lease(get_settings()))
+    settings = get_settings()
+    again = replay(get_redis(), delivery_id, datetime.now(UTC), attempt_lease(settings), settings)
     send(names.TASK_PUBLISH_DELIVER, again.id)
     return again

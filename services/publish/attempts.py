@@ -50,9 +50,14 @@ class Sent:
     error: str | None
 
 
+#: what an attempt's lock and slot outlast its request by (loading, recording, a slow Redis)
+LEASE_MARGIN_SECONDS = 30.0
+
+
 def attempt_lease(settings: Settings) -> float:
-    """How long one attempt may hold its lock and its slot (longer than any request)."""
-    return settings.webhook_connect_timeout + settings.webhook_read_timeout + 30
+    """How long one attempt may hold its lock and its slot: longer than any request, whose
+    total deadline is connect + read timeout (``shared.http``), by a margin."""
+    return http_client(settings).deadline_seconds + LEASE_MARGIN_SECONDS
 
 
 def run(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings) -> Result:
@@ -85,7 +90,7 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
     channel = CHANNELS[delivery.channel]
     prepared = channel.prepare(client, delivery, now, settings)
     if isinstance(prepared, Stop):
-        return _stop(client, delivery, prepared, now)
+        return _stop(client, delivery, prepared, now, settings)
     sub_id = delivery.subscription_id
     limit = channel.slot_limit(client, delivery, settings)
     if not schedule.acquire_slot(client, sub_id, delivery.id, now, attempt_lease(settings), limit):
@@ -111,10 +116,13 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
         webhook_timestamp=prepared.signed_at,
     )
     attempts = [*delivery.attempts, attempt]
+    keep = settings.delivery_retention_seconds
     if outcome.verdict == "retry":
         when = ended + timedelta(seconds=outcome.delay or 0)
         updated = delivery.model_copy(update={"attempts": attempts, "next_attempt_at": when})
-        store.record(client, updated, due=when)
+        written = store.record(
+            client, updated, due=when, retention_seconds=keep, now=ended, expect=delivery
+        )
     else:
         state = {"succeeded": "succeeded", "dead": "dead", "gone": "failed"}[outcome.verdict]
         reason = None
@@ -129,7 +137,23 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
             }
         )
         dead_at = None if outcome.verdict == "succeeded" else ended
-        store.record(client, updated, due=None, dead_at=dead_at)
+        written = store.record(
+            client,
+            updated,
+            due=None,
+            dead_at=dead_at,
+            retention_seconds=keep,
+            now=ended,
+            expect=delivery,
+        )
+    if not written:
+        # this attempt outlived its lock (a paused process): a newer attempt or a replay has
+        # written since, and its record stands; the partner drops this one by its webhook-id
+        log.warning(
+            "delivery %s: attempt %d finished late (%s); a newer record stands, not recorded",
+            delivery.id, attempt.number, sent.error or sent.status,
+        )  # fmt: skip
+        return Result("late", tuple(w for w in (waiter,) if w and w != delivery.id))
     channel.settle(client, delivery, outcome, ended, settings)
     log.info(
         "delivery %s (%s %s) to %s: attempt %d %s (%s)",
@@ -142,11 +166,21 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
     return Result(outcome.verdict, tuple(wake))
 
 
-def _stop(client: redis.Redis, delivery: Delivery, stop: Stop, now: datetime) -> Result:
+def _stop(
+    client: redis.Redis, delivery: Delivery, stop: Stop, now: datetime, settings: Settings
+) -> Result:
     updated = delivery.model_copy(
         update={"state": stop.state, "reason": stop.reason, "next_attempt_at": None}
     )
-    store.record(client, updated, due=None, dead_at=now if stop.dead_letter else None)
+    store.record(
+        client,
+        updated,
+        due=None,
+        dead_at=now if stop.dead_letter else None,
+        retention_seconds=settings.delivery_retention_seconds,
+        now=now,
+        expect=delivery,
+    )
     log.info("delivery %s %s: %s", delivery.id, stop.state, stop.reason)
     return Result(stop.state, tuple(_next(client, delivery)))
 

@@ -14,8 +14,15 @@ from datetime import UTC, datetime
 import redis
 
 from shared import keys
+from shared.ids import derived_id
 from shared.models import Delivery
 from shared.redis_conn import text
+
+
+def event_id_of(story_id: str, version: int) -> str:
+    """The id of a story version's event: derived as ingest derives it (``evt`` + story id +
+    version, see ``docs/decisions/0002-derived-ids.md``), so publish can look for it."""
+    return derived_id("evt", story_id, str(version))
 
 
 def recipients(client: redis.Redis, story_id: str) -> dict[str, str]:
@@ -24,13 +31,18 @@ def recipients(client: redis.Redis, story_id: str) -> dict[str, str]:
     return {text(sub): text(delivery) for sub, delivery in raw.items()}
 
 
-def link(client: redis.Redis, story_id: str, delivery: Delivery) -> None:
+def link(
+    client: redis.Redis, story_id: str, delivery: Delivery, retention_seconds: float | None = None
+) -> None:
     """Make ``delivery`` the subscription's latest of this story and chain it after the
-    previous one (idempotent: a fan-out that runs twice links the same things)."""
+    previous one (idempotent: a fan-out that runs twice links the same things). The chain link
+    only wakes the later delivery early (it also looks by itself), so it lives as long as
+    finished deliveries do."""
     pipe = client.pipeline(transaction=True)
     pipe.hset(keys.story_recipients(story_id), delivery.subscription_id, delivery.id)
     if delivery.after:
-        pipe.set(keys.delivery_next(delivery.after), delivery.id)
+        ttl = int(retention_seconds) if retention_seconds is not None else None
+        pipe.set(keys.delivery_next(delivery.after), delivery.id, ex=ttl)
     pipe.execute()
 
 
@@ -71,6 +83,10 @@ def park_fanout(client: redis.Redis, event_id: str, now: datetime, retry_at: dat
     return datetime.fromtimestamp(float(text(since)), UTC)
 
 
-def parked_since(client: redis.Redis, event_id: str) -> datetime | None:
-    raw = client.hget(keys.fanouts_parked(), event_id)
-    return datetime.fromtimestamp(float(text(raw)), UTC) if raw else None
+def park_if_absent(client: redis.Redis, event_id: str, now: datetime, at: datetime) -> None:
+    """Make sure a story event's fan-out is handed out by ``at`` at the latest, unless it is
+    parked already: a later version waits for it, and its own message may have been lost."""
+    pipe = client.pipeline(transaction=True)
+    pipe.hsetnx(keys.fanouts_parked(), event_id, str(now.timestamp()))
+    pipe.zadd(keys.fanouts_due(), {event_id: at.timestamp()}, nx=True)
+    pipe.execute()

@@ -8,14 +8,15 @@ connection is a failure to retry on the schedule, then the delivery is dead.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
+from shared import named_feeds
 from shared.ids import derived_id, stable_json
-from shared.models import Event, FeedUpdate, Subscription
-from shared.slugs import slug
+from shared.models import Event, FeedUpdate, Story, Subscription
 
 Verdict = Literal["succeeded", "retry", "gone", "dead"]
 
@@ -23,28 +24,45 @@ Verdict = Literal["succeeded", "retry", "gone", "dead"]
 _FEED_KINDS = {"sections": "sections", "agencies": "agencies", "contributors": "contributors"}
 
 
-def story_in_feed(feed: str, event: Event) -> bool:
+def story_in_feed(
+    feed: str,
+    event: Event,
+    story: Story | None = None,
+    named: Mapping[str, named_feeds.NamedFeed] | None = None,
+) -> bool:
     """Does the story of ``event`` appear in the feed named ``feed``?
 
     ``all`` holds every story; ``sections/{slug}``, ``agencies/{slug}`` and
-    ``contributors/{slug}`` hold the stories with that section, agency or contributor. Other
-    (configured) feed names cannot be told from an event: they match only their ``feed.updated``.
+    ``contributors/{slug}`` hold the stories with that section, agency or contributor; a named
+    feed of the settings (``named``) holds the stories its filter matches (``story``: the
+    version the event is about; without it a named feed matches nothing). Names compare as
+    ``GET /feeds/{name}.rss`` does.
     """
     name = feed.strip().strip("/").casefold()
     if name == "all":
         return True
+    if named and name in named:
+        return story is not None and named_feeds.matches(named[name], story)
     kind, _, value = name.partition("/")
     field = _FEED_KINDS.get(kind)
     if field is None or not value:
         return False
     have: list[str] = getattr(event, field)
+    slug = named_feeds.name_slug
     return slug(value) in {slug(item) for item in have}
 
 
-def matches(subscription: Subscription, event: Event) -> bool:
+def matches(
+    subscription: Subscription,
+    event: Event,
+    story: Story | None = None,
+    named: Mapping[str, named_feeds.NamedFeed] | None = None,
+) -> bool:
     """Does ``subscription`` want ``event``? Empty filter lists match everything.
 
     Within a list any value matches (or); across lists every non-empty list must match (and).
+    ``story`` (the event's version) and ``named`` (the named feeds of the settings) are what a
+    ``feeds`` filter naming a configured feed is judged by.
     """
     if subscription.disabled or event.type not in subscription.events:
         return False
@@ -56,7 +74,7 @@ def matches(subscription: Subscription, event: Event) -> bool:
         have_folded = {h.casefold() for h in have}
         return any(w.casefold() in have_folded for w in wanted)
 
-    in_feeds = not flt.feeds or any(story_in_feed(feed, event) for feed in flt.feeds)
+    in_feeds = not flt.feeds or any(story_in_feed(feed, event, story, named) for feed in flt.feeds)
     return (
         hit(flt.sections, event.sections)
         and hit(flt.agencies, event.agencies)
@@ -117,21 +135,23 @@ def disable_reason(
     )
 
 
-def fanout_may_proceed(
+def version_to_await(
     previous_version: int | None,
-    previous_fanned_out: bool,
-    waiting_since: datetime | None,
-    now: datetime,
-    wait_limit_seconds: float,
-) -> bool:
-    """May a story event be fanned out now? Only after the previous version's fan-out (so the
-    update finds the subscriptions that were sent the story and waits for their deliveries),
-    unless that fan-out has been awaited for ``wait_limit_seconds`` (its event predates us)."""
-    if previous_version is None or previous_fanned_out:
-        return True
-    if waiting_since is None:
-        return False
-    return now - waiting_since >= timedelta(seconds=wait_limit_seconds)
+    fanned_out: Callable[[int], bool],
+    has_event: Callable[[int], bool],
+) -> int | None:
+    """Which earlier version's fan-out a story event must wait for, or ``None`` to go ahead.
+
+    The nearest earlier version that has an event (a withheld first version, say, has none and
+    can never fan out), unless that one has fanned out already. Waiting for it, however long,
+    is what makes an update find every subscription that was sent the story.
+    """
+    for version in range(previous_version or 0, 0, -1):
+        if fanned_out(version):
+            return None
+        if has_event(version):
+            return version
+    return None
 
 
 def delivery_id_for(event_id: str, subscription_id: str) -> str:
@@ -164,6 +184,12 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, (when - now).total_seconds())
+
+
+def first_delay(schedule: list[float], rng: random.Random | None = None) -> float:
+    """Seconds before the first attempt of a run (a new delivery, or a replay): the schedule's
+    first value, with jitter (Svix's schedule starts with 0: at once)."""
+    return next_delay(0, schedule, rng) or 0.0
 
 
 def next_delay(

@@ -1,11 +1,17 @@
 """From an event to the deliveries it makes (one per subscription that gets it), in Redis.
 
 Story events fan out in version order per story (see ``services.publish.chains``): version *n*
-waits (parked durably, looked at every second by ``drain_due``) until version *n − 1* has fanned
-out. Its deliveries go to every subscription whose filter matches and to every subscription that
-was sent an earlier version, chained after that earlier delivery. Feed updates make webhook
-deliveries (``feed.updated``) and WebSub distributions (one per active subscriber of each of the
-feed's topics). Every id is derived, so running a fan-out twice creates nothing new.
+waits (parked durably, looked at every second by ``drain_due``) until the nearest earlier
+version that has an event has fanned out, however long that takes; that version is parked too,
+so a lost message of its own cannot hold the story back. Only a previous version with no event
+at all (it can never fan out) lets an update go ahead at once. Its deliveries go to every
+subscription whose filter matches and to every subscription that was sent an earlier version,
+chained after that earlier delivery. Feed updates make webhook deliveries (``feed.updated``) and
+WebSub distributions (one per active subscriber of each of the feed's topics). Every id is
+derived, so running a fan-out twice creates nothing new.
+
+Each new delivery's first attempt comes after the retry schedule's first delay (Svix's: 0, at
+once); until then it waits in the due-time schedule like any retry.
 """
 
 from __future__ import annotations
@@ -19,13 +25,16 @@ import redis
 from services.publish import chains, store, websub_store
 from services.publish.deliveries import (
     delivery_id_for,
-    fanout_may_proceed,
+    first_delay,
     follows_up,
     matches,
     matches_feed_update,
+    version_to_await,
 )
 from services.publish.websub import distribution_id_for
+from shared import named_feeds, stories
 from shared.models import Delivery, Event, FeedUpdate
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +42,8 @@ log = logging.getLogger(__name__)
 SAFETY_NET = timedelta(seconds=60)
 #: how often a parked story event looks again for its previous version's fan-out
 FANOUT_POLL = timedelta(seconds=1)
-#: how long it waits for that fan-out before going ahead (the previous event predates us)
-FANOUT_WAIT_LIMIT_SECONDS = 300.0
+#: a version a later one waits for is handed out by then, should its own message be lost
+FANOUT_NUDGE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -43,68 +52,98 @@ class FanOut:
     waiting: bool = False
 
 
-def story_event(client: redis.Redis, event: Event, now: datetime) -> FanOut:
+def first_attempt(now: datetime, settings: Settings) -> tuple[datetime, datetime]:
+    """When a new (or replayed) delivery's first attempt is due, and the schedule score that
+    holds it until then: the safety net when it is handed out at once."""
+    at = now + timedelta(seconds=first_delay(settings.webhook_retry_schedule))
+    return at, (now + SAFETY_NET if at <= now else at)
+
+
+def story_event(
+    client: redis.Redis, event: Event, now: datetime, settings: Settings | None = None
+) -> FanOut:
     """The deliveries of a story event, or ``waiting`` when an earlier version must go first."""
+    settings = settings or get_settings()
     story_id, version = event.story_id, event.version
     if story_id is None or version is None:
-        return FanOut(_plain(client, event, now))
+        return FanOut(_plain(client, event, now, settings))
     if chains.is_fanned_out(client, story_id, version):
-        # a redelivered message: its deliveries exist and are scheduled; relinking them now
-        # could move the chain back behind a later version
+        # a redelivered message (or a nudge): its deliveries exist and are scheduled; relinking
+        # them now could move the chain back behind a later version
+        chains.drop_parked(client, event.id)
         return FanOut()
-    previous = event.previous_version
-    fanned = previous is None or chains.is_fanned_out(client, story_id, previous)
-    if not fanned:
-        since = chains.park_fanout(client, event.id, now, now + FANOUT_POLL)
-        if not fanout_may_proceed(previous, False, since, now, FANOUT_WAIT_LIMIT_SECONDS):
-            return FanOut(waiting=True)
-        log.warning(
-            "event %s: version %s of %s never fanned out; going ahead", event.id, previous, story_id
+    awaited = version_to_await(
+        event.previous_version,
+        lambda v: chains.is_fanned_out(client, story_id, v),
+        lambda v: stories.get_event(client, chains.event_id_of(story_id, v)) is not None,
+    )
+    if awaited is not None:
+        chains.park_fanout(client, event.id, now, now + FANOUT_POLL)
+        chains.park_if_absent(
+            client, chains.event_id_of(story_id, awaited), now, now + FANOUT_NUDGE
         )
+        return FanOut(waiting=True)
+    story = stories.get_version(client, story_id, version)
+    named = named_feeds.named_feeds(settings)
     sent_before = chains.recipients(client, story_id)
     made: list[str] = []
     for sub in store.list_subscriptions(client):
         earlier = sent_before.get(sub.id)
-        if not (matches(sub, event) or (earlier is not None and follows_up(sub, event))):
+        if not (
+            matches(sub, event, story, named) or (earlier is not None and follows_up(sub, event))
+        ):
             continue
-        delivery = _new(event, sub.id, now, after=earlier)
-        if not store.create_delivery(client, delivery, now + SAFETY_NET):
-            existing = store.get_delivery(client, delivery.id)
-            delivery = existing or delivery
-        chains.link(client, story_id, delivery)
+        delivery = _new(client, event, sub.id, now, settings, after=earlier)
+        chains.link(client, story_id, delivery, settings.delivery_retention_seconds)
         made.append(delivery.id)
     chains.finish_fanout(client, story_id, version, event.id)
     return FanOut(made)
 
 
-def _plain(client: redis.Redis, event: Event, now: datetime) -> list[str]:
+def _plain(client: redis.Redis, event: Event, now: datetime, settings: Settings) -> list[str]:
+    """An event about no story version (none is emitted today): no chain, no named feeds."""
     made = []
     for sub in store.list_subscriptions(client):
         if matches(sub, event):
-            delivery = _new(event, sub.id, now, after=None)
-            store.create_delivery(client, delivery, now + SAFETY_NET)
-            made.append(delivery.id)
+            made.append(_new(client, event, sub.id, now, settings, after=None).id)
     return made
 
 
-def _new(event: Event, sub_id: str, now: datetime, after: str | None) -> Delivery:
+def _new(
+    client: redis.Redis,
+    event: Event,
+    sub_id: str,
+    now: datetime,
+    settings: Settings,
+    after: str | None,
+) -> Delivery:
+    """Create (or, made before, find) the event's delivery to one subscription."""
     delivery_id = delivery_id_for(event.id, sub_id)
-    return Delivery(
+    at, due = first_attempt(now, settings)
+    delivery = Delivery(
         id=delivery_id,
         subscription_id=sub_id,
         event_id=event.id,
         event_type=event.type,
         created_at=now,
-        next_attempt_at=now,
+        next_attempt_at=at,
         story_id=event.story_id,
         version=event.version,
         after=after if after != delivery_id else None,
     )
+    if store.create_delivery(client, delivery, due, settings.delivery_retention_seconds):
+        return delivery
+    return store.get_delivery(client, delivery.id) or delivery
 
 
-def feed_update(client: redis.Redis, update: FeedUpdate, now: datetime) -> list[str]:
+def feed_update(
+    client: redis.Redis, update: FeedUpdate, now: datetime, settings: Settings | None = None
+) -> list[str]:
     """``feed.updated`` webhooks and WebSub distributions for a feed whose bytes changed."""
-    store.save_feed_update(client, update)
+    settings = settings or get_settings()
+    keep = settings.delivery_retention_seconds
+    store.save_feed_update(client, update, keep)
+    at, due = first_attempt(now, settings)
     made: list[str] = []
     for sub in store.list_subscriptions(client):
         if matches_feed_update(sub, update):
@@ -114,9 +153,9 @@ def feed_update(client: redis.Redis, update: FeedUpdate, now: datetime) -> list[
                 event_id=update.id,
                 event_type="feed.updated",
                 created_at=now,
-                next_attempt_at=now,
+                next_attempt_at=at,
             )
-            store.create_delivery(client, delivery, now + SAFETY_NET)
+            store.create_delivery(client, delivery, due, keep)
             made.append(delivery.id)
     for fmt, etag in sorted(update.etags.items()):
         for wsub in websub_store.active(client, update.feed, fmt, now):
@@ -126,10 +165,10 @@ def feed_update(client: redis.Redis, update: FeedUpdate, now: datetime) -> list[
                 event_id=update.id,
                 event_type="feed.updated",
                 created_at=now,
-                next_attempt_at=now,
+                next_attempt_at=at,
                 channel="websub",
                 etag=etag,
             )
-            store.create_delivery(client, delivery, now + SAFETY_NET)
+            store.create_delivery(client, delivery, due, keep)
             made.append(delivery.id)
     return made

@@ -1,7 +1,8 @@
 """Send a finished delivery again (a dead letter, a failed or a past one): the API and the CLI.
 
 The replay keeps the delivery's id, its event and so its ``webhook-id``; every attempt is signed
-afresh. It starts a fresh run of the retry schedule; the attempt log goes on from where it was.
+afresh. It starts a fresh run of the retry schedule (its first attempt after the schedule's first
+delay, like a new delivery); the attempt log goes on from where it was.
 """
 
 from __future__ import annotations
@@ -12,13 +13,21 @@ from datetime import datetime
 import redis
 
 from services.publish import schedule, store, websub_store
-from services.publish.fanout import SAFETY_NET
+from services.publish.fanout import first_attempt
 from shared.errors import Conflict, NotFound
 from shared.models import Delivery
+from shared.settings import Settings, get_settings
 
 
-def replay(client: redis.Redis, delivery_id: str, now: datetime, lock_seconds: float) -> Delivery:
-    """Make a delivery pending again, due now. The caller hands it out (``deliver``).
+def replay(
+    client: redis.Redis,
+    delivery_id: str,
+    now: datetime,
+    lock_seconds: float,
+    settings: Settings | None = None,
+) -> Delivery:
+    """Make a delivery pending again, due after the schedule's first delay. The caller hands it
+    out (``deliver``).
 
     ``NotFound`` for an unknown id; ``Conflict`` when it is still pending, being attempted, or
     its subscription cannot take it (deleted, disabled, lease ended).
@@ -39,18 +48,19 @@ def replay(client: redis.Redis, delivery_id: str, now: datetime, lock_seconds: f
                 resource=delivery_id,
             )
         _check_target(client, delivery, now)
+        at, due = first_attempt(now, settings or get_settings())
         again = delivery.model_copy(
             update={
                 "state": "pending",
                 "schedule_start": len(delivery.attempts),
-                "next_attempt_at": now,
+                "next_attempt_at": at,
                 "reason": None,
                 "replays": delivery.replays + 1,
                 # WebSub: send whatever the feed holds now
                 "etag": None if delivery.channel == "websub" else delivery.etag,
             }
         )
-        store.record(client, again, due=now + SAFETY_NET)
+        store.record(client, again, due=due)
         return again
     finally:
         with contextlib.suppress(redis.exceptions.LockError):

@@ -3,6 +3,11 @@
 A delivery's record and its place in the due-time schedule change together, in one transaction
 (or one Lua script), so the append-only file never holds one without the other: after any crash
 every pending delivery is still in the schedule (``services.publish.schedule``).
+
+Retention: a finished delivery (succeeded, failed, superseded or dead) expires
+``SYNDICATE_DELIVERY_RETENTION_SECONDS`` after it finished, so a dead letter stays replayable that
+long; the dead-letter list and each subscription's list of deliveries drop what has expired as
+new entries are written (trim on write), and a received ``feed.updated`` lives as long.
 """
 
 from __future__ import annotations
@@ -25,6 +30,48 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
 end
 return 0
 """
+
+
+# KEYS: delivery, due set, dead set, feed update (or the delivery again);
+# ARGV: json, id, due score or '', dead score or '', ttl (0: none), expected attempts or '',
+#       expected replays or '', dead letters older than this leave the list or '',
+#       '1' to extend the feed update's life by the ttl
+_RECORD = """
+if ARGV[6] ~= '' then
+  local raw = redis.call('GET', KEYS[1])
+  if not raw then return 0 end
+  local current = cjson.decode(raw)
+  if current['state'] ~= 'pending' or #current['attempts'] ~= tonumber(ARGV[6])
+      or tonumber(current['replays'] or 0) ~= tonumber(ARGV[7]) then
+    return 0
+  end
+end
+if tonumber(ARGV[5]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+else
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+end
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[2])
+else
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])
+end
+if ARGV[8] ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[8])
+end
+if ARGV[9] ~= '' then
+  redis.call('EXPIRE', KEYS[4], ARGV[5])
+end
+return 1
+"""
+
+#: how many old entries of a subscription's list one new delivery looks at (trim on write)
+TRIM_BATCH = 50
 
 
 def save_subscription(client: redis.Redis, sub: Subscription) -> None:
@@ -71,11 +118,16 @@ def list_subscriptions(client: redis.Redis) -> list[Subscription]:
 
 
 def delete_subscription(client: redis.Redis, sub_id: str) -> bool:
+    """Forget a subscription and its bookkeeping. Its pending deliveries end at their next
+    look ("the subscription was deleted") and expire like any finished delivery."""
     pipe = client.pipeline(transaction=True)
     pipe.delete(keys.subscription(sub_id))
     pipe.zrem(keys.subscriptions(), sub_id)
     pipe.delete(keys.subscription_failing_since(sub_id))
-    deleted, _, _ = pipe.execute()
+    pipe.delete(keys.subscription_deliveries(sub_id))
+    pipe.delete(keys.deliveries_waiting(sub_id))
+    pipe.delete(keys.deliveries_in_flight(sub_id))
+    deleted = pipe.execute()[0]
     return bool(deleted)
 
 
@@ -96,9 +148,15 @@ def note_success(client: redis.Redis, sub_id: str) -> None:
     client.delete(keys.subscription_failing_since(sub_id))
 
 
-def create_delivery(client: redis.Redis, delivery: Delivery, due: datetime) -> bool:
+def create_delivery(
+    client: redis.Redis,
+    delivery: Delivery,
+    due: datetime,
+    retention_seconds: float | None = None,
+) -> bool:
     """Store a new delivery and put it in the schedule at ``due``, atomically; ``False`` if it
-    already exists (the task that creates it ran twice)."""
+    already exists (the task that creates it ran twice). With ``retention_seconds``, the
+    subscription's list then lets go of deliveries older than that whose records have expired."""
     created = client.eval(
         _CREATE_DELIVERY,
         3,
@@ -110,7 +168,28 @@ def create_delivery(client: redis.Redis, delivery: Delivery, due: datetime) -> b
         due.timestamp(),
         delivery.id,
     )
+    if created and retention_seconds is not None:
+        before = delivery.created_at.timestamp() - retention_seconds
+        trim_subscription_deliveries(client, delivery.subscription_id, before)
     return bool(created)
+
+
+def trim_subscription_deliveries(
+    client: redis.Redis, sub_id: str, before: float, limit: int = TRIM_BATCH
+) -> int:
+    """Drop from a subscription's list up to ``limit`` of its deliveries created before
+    ``before`` (epoch seconds) whose records have expired; returns how many went."""
+    key = keys.subscription_deliveries(sub_id)
+    old = [text(i) for i in client.zrangebyscore(key, "-inf", f"({before}", start=0, num=limit)]
+    if not old:
+        return 0
+    pipe = client.pipeline(transaction=False)
+    for delivery_id in old:
+        pipe.exists(keys.delivery(delivery_id))
+    gone = [d for d, exists in zip(old, pipe.execute(), strict=True) if not exists]
+    if gone:
+        client.zrem(key, *gone)
+    return len(gone)
 
 
 def record(
@@ -119,27 +198,44 @@ def record(
     *,
     due: datetime | None,
     dead_at: datetime | None = None,
-) -> None:
-    """Write a delivery's new state and its schedule in one transaction.
+    retention_seconds: float | None = None,
+    now: datetime | None = None,
+    expect: Delivery | None = None,
+) -> bool:
+    """Write a delivery's new state and its schedule in one step (a Lua script).
 
-    ``due``: when to look at it next (``None``: never, it is finished). ``dead_at``: put it on
-    the dead-letter list (a delivery that will not be tried again); otherwise take it off.
+    ``due``: when to look at it next (``None``: never, it is finished; then the record expires
+    after ``retention_seconds``, when given). ``dead_at``: put it on the dead-letter list (a
+    delivery that will not be tried again); otherwise take it off. Dead letters older than the
+    retention (from ``now``) leave the list. ``expect``: the record this change was made from;
+    the write happens only if the stored one is still that pending record (same attempts, same
+    replays), so a late finisher never overwrites a newer record. Returns whether it wrote.
     """
-    pipe = client.pipeline(transaction=True)
-    pipe.set(keys.delivery(delivery.id), delivery.model_dump_json())
-    if due is None:
-        pipe.zrem(keys.deliveries_due(), delivery.id)
-    else:
-        pipe.zadd(keys.deliveries_due(), {delivery.id: due.timestamp()})
-    if dead_at is None:
-        pipe.zrem(keys.deliveries_dead(), delivery.id)
-    else:
-        pipe.zadd(keys.deliveries_dead(), {delivery.id: dead_at.timestamp()})
-    pipe.execute()
-
-
-def save_delivery(client: redis.Redis, delivery: Delivery) -> None:
-    client.set(keys.delivery(delivery.id), delivery.model_dump_json())
+    ttl = int(retention_seconds) if due is None and retention_seconds is not None else 0
+    trim_before = ""
+    if retention_seconds is not None and now is not None:
+        trim_before = f"({now.timestamp() - retention_seconds}"
+    feed_update_key = (
+        keys.feed_update(delivery.event_id) if delivery.event_type == "feed.updated" else ""
+    )
+    written = client.eval(
+        _RECORD,
+        4,
+        keys.delivery(delivery.id),
+        keys.deliveries_due(),
+        keys.deliveries_dead(),
+        feed_update_key or keys.delivery(delivery.id),
+        delivery.model_dump_json(),
+        delivery.id,
+        "" if due is None else due.timestamp(),
+        "" if dead_at is None else dead_at.timestamp(),
+        ttl,
+        "" if expect is None else len(expect.attempts),
+        "" if expect is None else expect.replays,
+        trim_before,
+        "1" if feed_update_key and ttl else "",
+    )
+    return bool(written)
 
 
 def get_delivery(client: redis.Redis, delivery_id: str) -> Delivery | None:
@@ -169,9 +265,13 @@ def list_dead(client: redis.Redis, limit: int, offset: int = 0) -> tuple[int, li
     return total, get_deliveries(client, [text(item) for item in ids])
 
 
-def save_feed_update(client: redis.Redis, update: FeedUpdate) -> None:
-    """Keep a ``feed.updated`` event so its deliveries (and replays) can build their body."""
-    client.set(keys.feed_update(update.id), update.model_dump_json())
+def save_feed_update(
+    client: redis.Redis, update: FeedUpdate, retention_seconds: float | None = None
+) -> None:
+    """Keep a ``feed.updated`` event so its deliveries (and replays) can build their body; for
+    ``retention_seconds`` (each finished delivery of it extends that, see ``record``)."""
+    ttl = int(retention_seconds) if retention_seconds is not None else None
+    client.set(keys.feed_update(update.id), update.model_dump_json(), ex=ttl)
 
 
 def get_feed_update(client: redis.Redis, update_id: str) -> FeedUpdate | None:

@@ -15,13 +15,13 @@ import logging
 import secrets
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
 
-from services.publish import attempts, chains, fanout, schedule, websub_verify
-from services.publish.targets import http_client, webhook_guard
-from shared import names, stories
+from celery.signals import worker_init
+
+from services.publish import attempts, chains, fanout, hubs, schedule, websub_verify
+from shared import named_feeds, names, stories
 from shared.celery_app import get_celery, send
-from shared.errors import DeliveryError
+from shared.errors import ConfigurationError
 from shared.models import Event, FeedUpdate
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
@@ -33,11 +33,22 @@ FANOUT_CLAIM_SECONDS = 30.0
 HUB_PING_RETRIES = 8
 
 
+@worker_init.connect
+def check_named_feeds(**_: Any) -> None:
+    """Named feeds that cannot be read stop the publish worker at start, as they stop render:
+    a subscription filtered on one could not be judged."""
+    try:
+        named_feeds.named_feeds(get_settings())
+    except ConfigurationError as exc:
+        log.critical("publish worker: %s", exc.detail)
+        raise SystemExit(2) from exc
+
+
 @app.task(name=names.TASK_PUBLISH_ON_EVENT)
 def on_story_event(event_data: dict[str, Any]) -> int:
     """One delivery per subscription that gets this story event."""
     event = Event.model_validate(event_data)
-    result = fanout.story_event(get_redis(), event, datetime.now(UTC))
+    result = fanout.story_event(get_redis(), event, datetime.now(UTC), get_settings())
     for delivery_id in result.deliveries:
         send(names.TASK_PUBLISH_DELIVER, delivery_id)
     if result.waiting:
@@ -51,10 +62,11 @@ def on_story_event(event_data: dict[str, Any]) -> int:
 def on_feed_updated(update_data: dict[str, Any]) -> int:
     """A feed changed: ``feed.updated`` webhooks, WebSub distribution, external hub pings."""
     update = FeedUpdate.model_validate(update_data)
-    made = fanout.feed_update(get_redis(), update, datetime.now(UTC))
+    settings = get_settings()
+    made = fanout.feed_update(get_redis(), update, datetime.now(UTC), settings)
     for delivery_id in made:
         send(names.TASK_PUBLISH_DELIVER, delivery_id)
-    for hub in get_settings().websub_publish_hubs:
+    for hub in settings.websub_publish_hubs:
         for topic in sorted(update.urls.values()):
             send(names.TASK_PUBLISH_HUB_PING, hub, topic)
     log.info("feed %s updated: %d deliveries", update.feed, len(made))
@@ -99,15 +111,6 @@ def websub_verify_intent(intent_id: str) -> str:
 
 @app.task(name=names.TASK_PUBLISH_HUB_PING, max_retries=HUB_PING_RETRIES)
 def hub_ping(hub: str, topic: str) -> int:
-    """Tell an external hub that ``topic`` changed (``hub.mode=publish``); retried on failure."""
-    settings = get_settings()
-    answer = http_client(settings).request(
-        "POST",
-        hub,
-        guard=webhook_guard(settings),
-        data=urlencode({"hub.mode": "publish", "hub.url": topic}).encode(),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-    )
-    if not 200 <= answer.status < 300:
-        raise DeliveryError(f"hub {hub} answered {answer.status} to a publish ping", resource=hub)
-    return answer.status
+    """Tell an external hub that ``topic`` changed (``hub.mode=publish``). A failure raises
+    ``DeliveryError``, which the task base class retries with backoff, up to ``max_retries``."""
+    return hubs.ping(hub, topic, get_settings())

@@ -88,8 +88,13 @@ def _required_url(fields: dict[str, str], name: str) -> str:
         raise BadRequest(f"{name} is required.", extra={"parameter": name})
     if len(value) > MAX_URL_LENGTH:
         raise BadRequest(f"{name} is longer than {MAX_URL_LENGTH}.", extra={"parameter": name})
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a port out of range
+    except ValueError:  # e.g. "Invalid IPv6 URL" for http://[::1
+        raise BadRequest(f"{name} is not a valid URL.", extra={"parameter": name}) from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise BadRequest(f"{name} must be an absolute http(s) URL.", extra={"parameter": name})
     return value
 

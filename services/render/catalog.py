@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
+from services.render import sanitize
 from services.render.entries import EPOCH, feed_slug
 from services.render.feeds import FeedSpec
 from services.render.named import NamedFeed
@@ -61,7 +62,12 @@ def named_info(feed: NamedFeed) -> FeedInfo:
     )
 
 
-def _derived(kind: str, label: str) -> FeedInfo:
+def _derived(kind: str, value: str | None) -> FeedInfo | None:
+    """The feed a section, agency or contributor name makes: label and slug both from the
+    sanitised name (copy is untrusted), none when nothing is left of it."""
+    label = sanitize.plain(value)
+    if not label:
+        return None
     return FeedInfo(name=f"{PREFIXES[kind]}/{feed_slug(label)}", kind=kind, label=label)
 
 
@@ -69,29 +75,34 @@ def memberships(story: Story, named: Sequence[NamedFeed]) -> dict[str, FeedInfo]
     """Every feed ``story`` belongs in now; none when it is withdrawn or withheld."""
     if story.status != "usable":
         return {}
-    found = [ALL]
-    if story.section and story.section.strip():
-        found.append(_derived("section", story.section.strip()))
-    if story.agency and story.agency.strip():
-        found.append(_derived("agency", story.agency.strip()))
-    for person in story.contributors:
-        if person.name.strip():
-            found.append(_derived("contributor", person.name.strip()))
+    derived = [
+        _derived("section", story.section),
+        _derived("agency", story.agency),
+        *(_derived("contributor", person.name) for person in story.contributors),
+    ]
+    found = [ALL, *(info for info in derived if info is not None)]
     found += [named_info(feed) for feed in named if feed.matches(story)]
     return {info.name: info for info in found}
 
 
 def spec_for(info: FeedInfo, *, base_url: str, title: str, language: str, max_age: int) -> FeedSpec:
-    """The ``FeedSpec`` of a feed: titles and descriptions by kind."""
-    label = info.label
+    """The ``FeedSpec`` of a feed: titles and descriptions by kind.
+
+    Every string passes ``sanitize.plain`` here, whatever its origin (a label taken from copy,
+    a registry entry written by an older version, a named feed or the title setting), so feed
+    titles and descriptions carry neither markup nor characters XML forbids.
+    """
+    label = sanitize.plain(info.label) or info.name
+    title = sanitize.plain(title)
     titles = {
         "all": (f"{title}: all stories", "Every story from every wire, newest first."),
         "section": (f"{title}: {label}", f"Stories in the {label} section, newest first."),
         "agency": (f"{title}: {label}", f"Stories from {label}, newest first."),
         "contributor": (f"{title}: {label}", f"Stories by or with {label}, newest first."),
-        "named": (label, info.description or label),
+        "named": (label, sanitize.plain(info.description) or label),
     }
     feed_title, description = titles.get(info.kind, (label, label))
+    feed_title, description = sanitize.plain(feed_title), sanitize.plain(description)
     created = datetime.fromisoformat(info.created) if info.created else EPOCH
     return FeedSpec(
         name=info.name,
@@ -121,3 +132,14 @@ def document_id(name: str, page: str | None = None) -> str:
 def split_document_id(document: str) -> tuple[str, str | None]:
     name, sep, page = document.partition("/archive/")
     return name, (page if sep else None)
+
+
+def metric_feed(name: str, page: str | None = None) -> str:
+    """The ``feed`` label of the render metrics: the feed's name, archive pages as
+    ``{name}/archive``. Contributor feeds (one per person ever credited, without bound) count
+    together as ``contributors/*``, so the series stay bounded by the sections, agencies and
+    named feeds (a few hundred at most), times 2 (documents), times 3 (formats)."""
+    base = (
+        f"{PREFIXES['contributor']}/*" if name.startswith(f"{PREFIXES['contributor']}/") else name
+    )
+    return base if page is None else f"{base}/archive"

@@ -1,14 +1,22 @@
-"""Coalescing: feed documents waiting to render, in a Redis sorted set scored by due time.
+"""Coalescing: feed documents waiting to render, and the documents being rendered, in Redis.
 
-An event *marks* the documents it touches, due one window from now (``ZADD LT``: a later mark
-never pushes an earlier due time back, so a document marked 500 times in a burst is still due
-once, one window after the first mark). A renderer *claims* due documents: the claim moves each
-one's score to a lease (now + ``lease`` seconds) instead of removing it. After rendering, *done*
-removes the document only if its score is still that lease; a mark that arrived during the render
-lowered the score (``LT``), so the document stays and renders again one window later. A renderer
-that dies mid-render leaves its lease, which falls due when it expires: a mark is never lost.
+An event *marks* the documents it touches, due one window from now in the ``dirty`` sorted set
+(``ZADD LT``: a later mark never pushes an earlier due time back, so a document marked 500 times
+in a burst is still due once, one window after the first mark). A renderer *claims* due
+documents: each leaves ``dirty`` for ``rendering`` (scored by when the claim's lease expires) and
+gets a claim number (the fencing token ``feedstore`` checks, so a renderer that outlived its lease
+cannot overwrite newer bytes): the server time in microseconds, or one more than the document's
+last claim if that is larger, so claims only grow even if the clock steps back or the ``claims``
+hash is lost.
 
-Times are the Redis server's (``TIME``), so renderers on several hosts agree on what is due.
+A document in ``rendering`` is never claimed again while its lease runs: a mark that arrives
+during the render leaves it in ``dirty`` as well, and once the render is over (*done*) it is
+claimed again, so the change that mark stands for is rendered, by one renderer at a time. A
+renderer that dies mid-render leaves its lease; when it expires the document falls due again and
+any renderer claims it: a mark is never lost.
+
+Times are the Redis server's (``TIME``), so renderers on several hosts agree on what is due. The
+three keys share a hash tag: one Redis Cluster slot.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import redis
 from shared import keys
 from shared.redis_conn import text
 
-# ARGV: delay seconds, then members.
+# KEYS: dirty. ARGV: delay seconds, then members.
 _MARK = """
 local t = redis.call('TIME')
 local due = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
@@ -28,33 +36,45 @@ for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'LT', due, ARGV[i]) end
 return #ARGV - 1
 """
 
-# ARGV: limit, lease seconds. Returns member, lease score, member, lease score, ...
+# KEYS: dirty, rendering, claims. ARGV: limit, lease seconds.
+# Returns member, claim number, member, claim number, ...
 _CLAIM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
+  redis.call('ZREM', KEYS[2], member)            -- its renderer died: due again at once
+  redis.call('ZADD', KEYS[1], 'LT', now, member)
+end
+local limit = tonumber(ARGV[1])
+local held = redis.call('ZCARD', KEYS[2])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit + held)
 local out = {}
 for _, member in ipairs(due) do
-  redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), member)
-  out[#out + 1] = member
-  out[#out + 1] = redis.call('ZSCORE', KEYS[1], member)
+  if #out >= 2 * limit then break end
+  if not redis.call('ZSCORE', KEYS[2], member) then
+    redis.call('ZREM', KEYS[1], member)
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), member)
+    local last = tonumber(redis.call('HGET', KEYS[3], member) or '0')
+    local claim = string.format('%.0f', math.max(last + 1, math.floor(now * 1000000)))
+    redis.call('HSET', KEYS[3], member, claim)
+    out[#out + 1] = member
+    out[#out + 1] = claim
+  end
 end
 return out
 """
 
-# ARGV: member, lease score as claimed, next due time (0: none). Removes the member (or sets it
-# due at that time) only if nothing marked it since.
+# KEYS: dirty, rendering, claims. ARGV: member, claim number, next due time (0: none).
+# Ends the claim if it is still the document's latest; returns 1 when nothing waits for it
+# (or only ``next due``), 0 when it was marked meanwhile (it renders again) or the claim is stale.
 _DONE = """
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score and tonumber(score) == tonumber(ARGV[2]) then
-  if tonumber(ARGV[3]) > 0 then
-    redis.call('ZADD', KEYS[1], tonumber(ARGV[3]), ARGV[1])
-  else
-    redis.call('ZREM', KEYS[1], ARGV[1])
-  end
-  return 1
-end
-return 0
+if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] or not redis.call('ZSCORE', KEYS[2], ARGV[1])
+then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+local marked = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if tonumber(ARGV[3]) > 0 then redis.call('ZADD', KEYS[1], 'LT', tonumber(ARGV[3]), ARGV[1]) end
+if marked then return 0 end
+return 1
 """
 
 
@@ -66,6 +86,7 @@ class DirtySet:
         self._mark = client.register_script(_MARK)
         self._claim = client.register_script(_CLAIM)
         self._done = client.register_script(_DONE)
+        self._keys = [keys.feeds_dirty(), keys.feeds_rendering(), keys.feed_claims()]
 
     def mark(self, documents: Iterable[str], delay: float) -> int:
         """Mark ``documents`` due ``delay`` seconds from now (unless due sooner already)."""
@@ -74,17 +95,23 @@ class DirtySet:
             return 0
         return int(self._mark(keys=[keys.feeds_dirty()], args=[delay, *members]))
 
-    def claim(self, limit: int, lease: float) -> list[tuple[str, str]]:
-        """Up to ``limit`` due documents, each with the lease score to hand back to ``done``."""
-        flat = self._claim(keys=[keys.feeds_dirty()], args=[limit, lease])
-        return [(text(flat[i]), text(flat[i + 1])) for i in range(0, len(flat), 2)]
+    def claim(self, limit: int, lease: float) -> list[tuple[str, int]]:
+        """Up to ``limit`` due documents no renderer holds, each with its claim number (hand it
+        to ``done``, and to the store as the render's fencing token)."""
+        flat = self._claim(keys=self._keys, args=[limit, lease])
+        return [(text(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
-    def done(self, document: str, lease: str, next_due: float | None = None) -> bool:
-        """The render of ``document`` under ``lease`` finished. It leaves the set, or stays due at
+    def done(self, document: str, claim: int, next_due: float | None = None) -> bool:
+        """The render of ``document`` under ``claim`` finished: its lease ends. It stays due at
         ``next_due`` (epoch seconds: when a tombstone it shows expires). ``False`` when it was
-        marked again meanwhile: it stays, due one window after that mark."""
-        args = [document, lease, next_due or 0]
-        return bool(self._done(keys=[keys.feeds_dirty()], args=args))
+        marked during the render (it is claimed again at once, its mark's window permitting) or
+        when the claim is no longer the document's latest (the lease ran out)."""
+        return bool(self._done(keys=self._keys, args=[document, claim, next_due or 0]))
 
     def pending(self) -> int:
-        return int(self.client.zcard(keys.feeds_dirty()))
+        """Documents waiting to render or being rendered."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zrange(keys.feeds_dirty(), 0, -1)
+        pipe.zrange(keys.feeds_rendering(), 0, -1)
+        waiting, rendering = pipe.execute()
+        return len(set(waiting) | set(rendering))

@@ -2,18 +2,19 @@
 
 A document is a feed's subscription document or one of its archive pages (``feeds.Page``). The
 stories are mapped to entries once and written as RSS, Atom and JSON Feed. When a format would
-pass ``max_bytes``, bodies are shortened (each ends with a link to the full story) with a smaller
-budget each round; only if even short bodies do not fit are the oldest entries left out.
+pass ``max_bytes``, the largest entries are shortened first (``fitting``).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
-from services.render.entries import Entry, entry_of, shortened
-from services.render.feeds import SUBSCRIPTION, FeedSpec, Page, render_atom, render_rss
-from services.render.jsonfeed import render_json
+from services.render import fitting
+from services.render.entries import Entry, entry_of
+from services.render.feeds import SUBSCRIPTION, FeedSpec, Page, entry_size, render_atom, render_rss
+from services.render.jsonfeed import item_size, render_json
 from shared.models import Story
 
 Renderer = Callable[[FeedSpec, Sequence[Entry], Page], bytes]
@@ -25,8 +26,6 @@ CONTENT_TYPES = {
     "json": "application/feed+json; charset=utf-8",
 }
 ENTRY_CACHE_SIZE = 4096
-_FIRST_BUDGET = 6000  # characters of body per entry in the first shortening round
-_LAST_BUDGET = 300
 
 
 class _EntryCache:
@@ -56,8 +55,9 @@ def _render(spec: FeedSpec, entries: Sequence[Entry], page: Page) -> dict[str, b
     return {fmt: render(spec, entries, page) for fmt, render in RENDERERS.items()}
 
 
-def _fits(rendered: dict[str, bytes], max_bytes: int) -> bool:
-    return all(len(body) <= max_bytes for body in rendered.values())
+def _entry_bytes(entry: Entry) -> int:
+    """What one entry adds to the largest of the three formats."""
+    return max(entry_size(entry, "rss"), entry_size(entry, "atom"), item_size(entry))
 
 
 def render_document(
@@ -69,19 +69,25 @@ def render_document(
 ) -> dict[str, bytes]:
     """The document's bytes per format (``rss``, ``atom``, ``json``), each at most ``max_bytes``."""
     entries = [_ENTRIES.get(story, spec.base_url) for story in stories]
-    rendered = _render(spec, entries, page)
-    if _fits(rendered, max_bytes):
-        return rendered
-    budget = _FIRST_BUDGET
-    while budget >= _LAST_BUDGET:
-        short = [shortened(e, s, budget) for e, s in zip(entries, stories, strict=True)]
-        rendered = _render(spec, short, page)
-        if _fits(rendered, max_bytes):
-            return rendered
-        budget //= 2
-    while short:
-        short = short[: len(short) * 3 // 4]
-        rendered = _render(spec, short, page)
-        if _fits(rendered, max_bytes):
-            return rendered
-    return rendered
+    return fitting.fit(
+        entries,
+        stories,
+        lambda chosen: _render(spec, chosen, page),
+        _entry_bytes,
+        max_bytes,
+    )
+
+
+def last_modified(updated: datetime, previous: datetime | None) -> datetime:
+    """The Last-Modified to store with bytes that differ from the stored ones.
+
+    HTTP dates have whole seconds, so it has whole seconds; and it is strictly later than the
+    previous one (by a second when the feed's ``updated`` is not later: two renders within one
+    second, or a removal that leaves the newest date where it was), so a client that revalidates
+    with ``If-Modified-Since`` alone never gets a ``304`` for bytes it has not seen.
+    """
+    current = updated.astimezone(UTC).replace(microsecond=0)
+    if previous is None:
+        return current
+    floor = previous.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    return max(current, floor)

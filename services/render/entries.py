@@ -23,6 +23,13 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Roles that make a person an author of the story; every other role is a contributor.
 AUTHOR_ROLES = frozenset({"reporting", "additional_reporting", "writing"})
 SUMMARY_FALLBACK_CHARS = 300
+#: Photos an entry carries at most (the first ones of the copy): a wire item may list thousands
+#: (a whole gallery), which would make one entry bigger than a feed may be.
+MAX_PHOTOS = 20
+#: What the smallest form of an entry keeps (when a feed would pass its size limit otherwise).
+SMALLEST_TEXT_CHARS = 300
+SMALLEST_PEOPLE = 10
+SMALLEST_PHOTOS = 1
 
 
 def story_urn(story_id: str) -> str:
@@ -33,14 +40,16 @@ def story_urn(story_id: str) -> str:
 def feed_slug(value: str) -> str:
     """The slug that names a section, agency or contributor feed.
 
-    ASCII slugs when the name has letters or digits in ASCII transliteration; otherwise (a name
-    written only in, say, Chinese or Arabic script) a short stable hash, so that two such names
-    never share a feed.
+    Built from the sanitised value (``sanitize.plain``: markup and control characters gone), so
+    ``Sport<script>…</script>`` names ``sport`` like the label the feed shows. ASCII slugs when
+    the name has letters or digits in ASCII transliteration; otherwise (a name written only in,
+    say, Chinese or Arabic script) a short stable hash, so that two such names never share a feed.
     """
+    value = sanitize.plain(value)
     base = slug(value)
-    if base != "untitled" or value.strip().casefold() == "untitled":
+    if base != "untitled" or value.casefold() == "untitled":
         return base
-    return "n-" + hashlib.sha256(value.strip().casefold().encode("utf-8")).hexdigest()[:12]
+    return "n-" + hashlib.sha256(value.casefold().encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -165,37 +174,43 @@ def content_html(
         text = sanitize.plain(block.text)
         if not text or (first_paragraph and text.casefold() == headline):
             continue
-        if max_chars is not None and used + len(text) > max_chars and not first_paragraph:
+        if max_chars is not None and used + len(text) > max_chars:
             truncated = True
-            break
+            if used:
+                break
+            text = _cut(text, max_chars)  # the opening block alone is too long: cut it
         used += len(text)
         if block.type == "h2":
             parts.append(f"<h2>{_esc(text)}</h2>")
-            continue
-        if first_paragraph and lead:
-            if max_chars is not None and len(text) > max_chars:
-                text = text[:max_chars].rsplit(" ", 1)[0] + "…"
-                truncated = True
+        elif first_paragraph and lead:
             parts.append(f"<p><strong>{_esc(lead)}</strong> — {_esc(text)}</p>")
+            first_paragraph = False
         else:
             parts.append(f"<p>{_esc(text)}</p>")
-        first_paragraph = False
+            first_paragraph = False
+        if truncated:
+            break
     for photo in _photos(story) if photos is None else photos:
+        credit = f"({photo.credit})" if photo.credit else ""
+        caption = " ".join(x for x in (photo.caption, credit) if x)
         if photo.url:
-            credit = f"({photo.credit})" if photo.credit else ""
-            caption = " ".join(x for x in (photo.caption, credit) if x)
             parts.append(
                 f'<figure><img src="{_esc(photo.url)}" alt="{_esc(photo.caption)}"/>'
                 f"<figcaption>{_esc(caption)}</figcaption></figure>"
             )
+        elif caption:  # known only by caption and credit: Media RSS has no place for it
+            parts.append(f"<figure><figcaption>{_esc(caption)}</figcaption></figure>")
     if story.credit_line and not truncated:
         parts.append(f"<p>({_esc(sanitize.plain(story.credit_line))})</p>")
     return sanitize.clean_html("\n".join(parts)), truncated
 
 
 def _photos(story: Story) -> list[Photo]:
-    photos = []
+    """The story's usable photos, the first ``MAX_PHOTOS`` of them."""
+    photos: list[Photo] = []
     for photo in story.photos:
+        if len(photos) == MAX_PHOTOS:
+            break
         url = sanitize.safe_url(photo.url)
         media_type = None
         if url:
@@ -207,14 +222,19 @@ def _photos(story: Story) -> list[Photo]:
     return photos
 
 
+def _cut(text: str, max_chars: int) -> str:
+    """``text`` cut at a word to about ``max_chars`` characters, with an ellipsis when cut."""
+    if len(text) <= max_chars:
+        return text
+    return text[:max_chars].rsplit(" ", 1)[0] + "…"
+
+
 def _summary(story: Story) -> str:
     if story.summary and (summary := sanitize.plain(story.summary)):
         return summary
     for block in story.body:
         if block.type == "p" and (text := sanitize.plain(block.text)):
-            if len(text) <= SUMMARY_FALLBACK_CHARS:
-                return text
-            return text[:SUMMARY_FALLBACK_CHARS].rsplit(" ", 1)[0] + "…"
+            return _cut(text, SUMMARY_FALLBACK_CHARS)
     return sanitize.plain(story.headline)
 
 
@@ -277,10 +297,30 @@ def shortened(entry: Entry, story: Story, max_chars: int) -> Entry:
     """``entry`` with its body cut to about ``max_chars`` characters (to keep a feed small)."""
     content, truncated = content_html(story, max_chars=max_chars, photos=entry.photos)
     if truncated:
-        content += sanitize.clean_html(
-            f'\n<p><a href="{_esc(entry.link)}">Read the full story</a></p>'
-        )
+        content += _read_more(entry)
     return replace(entry, content_html=content, truncated=truncated)
+
+
+def smallest(entry: Entry, story: Story) -> Entry:
+    """The least of ``entry`` a feed may show: the body's opening (``SMALLEST_TEXT_CHARS``)
+    and a link to the full story, the summary, credit line and correction cut as short, the
+    first photo and the first ``SMALLEST_PEOPLE`` people. For a story too big for a feed."""
+    photos = entry.photos[:SMALLEST_PHOTOS]
+    content, _ = content_html(story, max_chars=SMALLEST_TEXT_CHARS, photos=photos)
+    return replace(
+        entry,
+        summary=_cut(entry.summary, SMALLEST_TEXT_CHARS),
+        content_html=content + _read_more(entry),
+        people=entry.people[:SMALLEST_PEOPLE],
+        photos=photos,
+        correction=_cut(entry.correction, SMALLEST_TEXT_CHARS) if entry.correction else None,
+        credit_line=_cut(entry.credit_line, SMALLEST_TEXT_CHARS) if entry.credit_line else None,
+        truncated=True,
+    )
+
+
+def _read_more(entry: Entry) -> str:
+    return sanitize.clean_html(f'\n<p><a href="{_esc(entry.link)}">Read the full story</a></p>')
 
 
 def feed_updated(

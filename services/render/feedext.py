@@ -6,8 +6,8 @@
   ``fh:archive`` on archive pages.
 - Atom feed: ``fh:archive`` and RFC 6721 ``at:deleted-entry`` tombstones.
 - Entries: Media RSS ``media:content`` with ``media:credit`` and ``media:description`` written
-  directly under the item (feedgen's media extension always wraps them in ``media:group`` and has
-  no ``media:credit``); ``dc:creator`` per person and ``dcterms:modified`` in RSS (feedgen drops
+  directly under the item, for photos with a URL only (feedgen's media extension always wraps
+  them in ``media:group`` and has no ``media:credit``); ``dc:creator`` per person and ``dcterms:modified`` in RSS (feedgen drops
   name-only RSS authors); Atom entry links written with their ``rel``/``type`` (feedgen loses both
   as soon as an entry has two links) and the entry's ``xml:lang``.
 
@@ -112,15 +112,17 @@ class AtomFeedExtension(BaseExtension):  # type: ignore[misc]
 
 
 def _media(parent: Any, photos: Sequence[Photo]) -> None:
-    """Media RSS without ``media:group``: one ``media:content`` per photo with a URL; photos
-    known only by caption and credit get item-level ``media:description``/``media:credit``."""
+    """Media RSS without ``media:group``: one ``media:content`` per photo with a URL, its
+    ``media:description`` and ``media:credit`` inside it. A photo known only by caption and
+    credit is not a media object: Media RSS elements at item level apply to every media object
+    of the item, so its credit there would be claimed for the other photos. It is left out here
+    (the body shows it as a captioned figure, JSON Feed in ``_syndicate.photos``)."""
     for photo in photos:
-        if photo.url:
-            holder = _sub(parent, MEDIA_NS, "content", url=photo.url, medium="image")
-            if photo.media_type:
-                holder.attrib["type"] = photo.media_type
-        else:
-            holder = parent
+        if not photo.url:
+            continue
+        holder = _sub(parent, MEDIA_NS, "content", url=photo.url, medium="image")
+        if photo.media_type:
+            holder.attrib["type"] = photo.media_type
         if photo.caption:
             _sub(holder, MEDIA_NS, "description", photo.caption, type="plain")
         if photo.credit:

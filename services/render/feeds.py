@@ -147,6 +147,12 @@ def _entry_element(entry: Entry, fmt: str) -> Any:
     return fe.rss_entry() if fmt == "rss" else fe.atom_entry()
 
 
+@lru_cache(maxsize=ENTRY_CACHE_SIZE)
+def entry_size(entry: Entry, fmt: str) -> int:
+    """About how many bytes ``entry`` adds to an RSS or Atom document (to keep feeds small)."""
+    return len(etree.tostring(_entry_element(entry, fmt), encoding="UTF-8", pretty_print=True))
+
+
 def _fill_entry(fe: Any, entry: Entry, fmt: str) -> None:
     fe.guid(entry.id, permalink=False)  # also the Atom id
     fe.title(entry.title)

@@ -1,16 +1,20 @@
 """Render's own indexes in Redis: which stories each feed holds, its archive pages, tombstones.
 
-Per feed: ``entries`` (story ids scored by a join sequence: the order they joined the feed),
-``seq`` (the last sequence handed out), ``pages`` (closed archive pages, label scored by the last
-sequence in the page) and ``tombstones`` (removed story ids scored by when the tombstone expires).
-Per story: the set of feeds it is in now, so that an update knows which feeds it leaves.
+Per feed: ``entries`` (story ids scored by first publication, epoch seconds), ``pages`` (closed
+archive pages, label scored by the newest date the page covers) and ``tombstones`` (removed story
+ids scored by when the tombstone expires). Per story: the set of feeds it is in now, so that an
+update knows which feeds it leaves. A feed's keys share a hash tag (``shared.keys``), so each
+script below touches one Redis Cluster slot.
 
-Archive pages (RFC 5005) are cut by sequence, not by date: a page closes when ``page_size``
-stories have joined since the last page closed, and is named by the date of the story that closed
-it and its number (``2026-03-04-17``). New stories always get the next sequence, so a closed page
-never changes, except that a withdrawn story leaves it. The subscription document shows the newest
-``page_size`` by sequence, so it always holds every story not yet in a closed page: walking
-``prev-archive`` from it reaches every story the feed ever held.
+The subscription document shows the newest ``page_size`` entries by date, whatever order the
+copy arrived in. Archive pages (RFC 5005) are date ranges: closed pages cover
+``(-inf, b1]``, ``(b1, b2]``, … ``(bk-1, bk]``; the entries newer than ``bk`` (the open tail)
+are always fewer than ``page_size``, so every one of them is in the subscription document. When
+the open tail reaches ``page_size`` those entries close a new page, named after the date of its
+newest entry and its number (``2026-03-04-17``). A story that arrives late, dated at or before
+``bk``, joins the closed page that covers its date (that page renders again); every other page
+stays as it was. Walking ``prev-archive`` from the subscription document therefore reaches every
+story the feed holds, in date order.
 
 Joining and leaving are one Lua script each (atomic, and a no-op when run twice).
 """
@@ -29,40 +33,69 @@ from shared import keys, stories
 from shared.models import Story
 from shared.redis_conn import text
 
-# KEYS: entries, seq, pages, tombstones. ARGV: story id, page size, date label.
-# Returns {seq, closed page label or "", previous page label or "", 1 if it was already in}.
-_JOIN = """
-local existing = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if existing then return {existing, '', '', 1} end
-local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], seq, ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-local last_hi = 0
-if last[2] then last_hi = tonumber(last[2]) end
-if seq - last_hi >= tonumber(ARGV[2]) then
-  local label = ARGV[3] .. '-' .. (redis.call('ZCARD', KEYS[3]) + 1)
-  redis.call('ZADD', KEYS[3], seq, label)
-  return {tostring(seq), label, last[1] or '', 0}
+# The civil date (UTC) of an epoch-seconds score (H. Hinnant's days-to-civil algorithm).
+_DATE = """
+local function civil(seconds)
+  local z = math.floor(seconds / 86400) + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524)
+    - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp + 3
+  if mp >= 10 then m = mp - 9 end
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02d', y, m, d)
 end
-return {tostring(seq), '', '', 0}
 """
 
-# KEYS: entries, tombstones. ARGV: story id, tombstone expiry (0: none). Returns the seq or nil.
+# KEYS: entries, pages, tombstones. ARGV: story id, score (its date), page size.
+# Returns {score, closed page label or "", previous page label or "", the old score or ""}.
+_JOIN = (
+    _DATE
+    + """
+local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if old and tonumber(old) == tonumber(ARGV[2]) then return {old, '', '', old} end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+local floor = '-inf'
+if last[2] then floor = '(' .. last[2] end
+if redis.call('ZCOUNT', KEYS[1], floor, '+inf') >= tonumber(ARGV[3]) then
+  local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  local label = civil(tonumber(top[2])) .. '-' .. (redis.call('ZCARD', KEYS[2]) + 1)
+  redis.call('ZADD', KEYS[2], top[2], label)
+  return {ARGV[2], label, last[1] or '', old or ''}
+end
+return {ARGV[2], '', '', old or ''}
+"""
+)
+
+# KEYS: entries, tombstones. ARGV: story id, tombstone expiry (0: none). Returns the score or nil.
 _LEAVE = """
-local seq = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not seq then return false end
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score then return false end
 redis.call('ZREM', KEYS[1], ARGV[1])
 if tonumber(ARGV[2]) > 0 then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end
-return seq
+return score
 """
+
+
+def date_score(story: Story) -> float:
+    """Where a story sorts in its feeds: its first publication, epoch seconds."""
+    return story.first_published.timestamp()
 
 
 @dataclass(frozen=True)
 class PageBounds:
+    """A closed page: the dates it covers, ``(after, last]`` (``after`` None: from the start)."""
+
     label: str
-    first: int
-    last: int
+    after: float | None
+    last: float
     prev: str | None
     next: str | None
 
@@ -94,28 +127,30 @@ class Index:
         with client.lock(keys.story_render_lock(story.id), timeout=60, blocking_timeout=60):
             old = {text(name) for name in client.smembers(keys.story_feeds(story.id))}
             documents: set[str] = set()
-            label_date = story.first_published.astimezone(UTC).date().isoformat()
             created = story.first_published.astimezone(UTC).isoformat()
             for name, info in feeds.items():
                 first_seen = replace(info, created=info.created or created)
                 client.hsetnx(keys.feed_registry(), name, first_seen.to_json())
-                seq, closed, previous, existed = self._join(
-                    keys=self._keys(name), args=[story.id, page_size, label_date]
+                score, closed, previous, was = self._join(
+                    keys=self._keys(name), args=[story.id, repr(date_score(story)), page_size]
                 )
                 documents.add(name)
                 if closed:
                     documents.add(document_id(name, text(closed)))
                     if previous:
                         documents.add(document_id(name, text(previous)))  # gains next-archive
-                elif int(existed) and (page := self.page_of(name, float(seq))):
+                # a late story, or an update of one already in a closed page: that page renders
+                if page := self.page_of(name, float(score)):
                     documents.add(document_id(name, page))
+                if was and float(was) != float(score) and (page := self.page_of(name, float(was))):
+                    documents.add(document_id(name, page))  # its date moved: it left that page
             for name in old - set(feeds):
-                seq = self._leave(
+                score = self._leave(
                     keys=[keys.feed_entries(name), keys.feed_tombstones(name)],
                     args=[story.id, tombstone_expires],
                 )
                 documents.add(name)
-                if seq is not None and (page := self.page_of(name, float(seq))):
+                if score is not None and (page := self.page_of(name, float(score))):
                     documents.add(document_id(name, page))
             if old != set(feeds):
                 pipe = client.pipeline(transaction=True)
@@ -127,12 +162,7 @@ class Index:
 
     @staticmethod
     def _keys(name: str) -> list[str]:
-        return [
-            keys.feed_entries(name),
-            keys.feed_sequence(name),
-            keys.feed_pages(name),
-            keys.feed_tombstones(name),
-        ]
+        return [keys.feed_entries(name), keys.feed_pages(name), keys.feed_tombstones(name)]
 
     def register(self, info: FeedInfo, now: datetime) -> None:
         """Make a feed exist (or update how it is titled), keeping when it was first created."""
@@ -158,16 +188,18 @@ class Index:
         return sorted((FeedInfo.from_json(v) for v in registry.values()), key=lambda i: i.name)
 
     def newest_ids(self, name: str, limit: int) -> list[str]:
-        """The subscription document's story ids: the newest ``limit`` to join."""
+        """The subscription document's story ids: the newest ``limit`` by first publication."""
         return [text(i) for i in self.client.zrevrange(keys.feed_entries(name), 0, limit - 1)]
 
     def newest_page(self, name: str) -> str | None:
         last = self.client.zrange(keys.feed_pages(name), -1, -1)
         return text(last[0]) if last else None
 
-    def page_of(self, name: str, seq: float) -> str | None:
-        """The closed page holding sequence ``seq`` (``None``: not in a closed page yet)."""
-        found = self.client.zrangebyscore(keys.feed_pages(name), seq, "+inf", start=0, num=1)
+    def page_of(self, name: str, score: float) -> str | None:
+        """The closed page covering date ``score`` (``None``: newer than every closed page)."""
+        found = self.client.zrangebyscore(
+            keys.feed_pages(name), repr(score), "+inf", start=0, num=1
+        )
         return text(found[0]) if found else None
 
     def page_bounds(self, name: str, label: str) -> PageBounds | None:
@@ -175,20 +207,20 @@ class Index:
         last = self.client.zscore(pages, label)
         if last is None:
             return None
-        before = self.client.zrevrangebyscore(
-            pages, f"({last}", "-inf", start=0, num=1, withscores=True
-        )
-        after = self.client.zrangebyscore(pages, f"({last}", "+inf", start=0, num=1)
+        bound = f"({last!r}"
+        before = self.client.zrevrangebyscore(pages, bound, "-inf", start=0, num=1, withscores=True)
+        after = self.client.zrangebyscore(pages, bound, "+inf", start=0, num=1)
         return PageBounds(
             label=label,
-            first=int(before[0][1]) + 1 if before else 1,
-            last=int(last),
+            after=float(before[0][1]) if before else None,
+            last=float(last),
             prev=text(before[0][0]) if before else None,
             next=text(after[0]) if after else None,
         )
 
     def page_ids(self, name: str, bounds: PageBounds) -> list[str]:
-        ids = self.client.zrangebyscore(keys.feed_entries(name), bounds.first, bounds.last)
+        low = "-inf" if bounds.after is None else f"({bounds.after!r}"
+        ids = self.client.zrangebyscore(keys.feed_entries(name), low, repr(bounds.last))
         return [text(i) for i in ids]
 
     def tombstones(self, name: str, now: float) -> list[tuple[str, float]]:

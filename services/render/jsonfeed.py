@@ -28,6 +28,11 @@ def _item_json(entry: Entry) -> str:
     return json.dumps(_item(entry), ensure_ascii=False, indent=1)
 
 
+def item_size(entry: Entry) -> int:
+    """How many bytes ``entry`` adds to a JSON Feed document (to keep feeds small)."""
+    return len(_item_json(entry).encode()) + 2  # and the ",\n" that joins it to the next
+
+
 def _item(entry: Entry) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": entry.id,

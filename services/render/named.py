@@ -1,140 +1,17 @@
-"""Named feeds from the settings, pure: definitions, validation and the filter they apply.
+"""Named feeds from the settings: definitions, validation and the filter they apply.
 
-``SYNDICATE_NAMED_FEEDS`` holds JSON, ``SYNDICATE_NAMED_FEEDS_FILE`` a JSON or TOML file, both of
-the shape ``{name: {title, description, sections, agencies, contributors, languages, keywords}}``
-(TOML: a ``[feeds.<name>]`` table per feed, or top-level tables). Every list is optional; a story
-matches when it matches every list that is given (any value in a list will do). Sections, agencies
-and contributors compare by slug (``World News`` = ``world-news``); languages by primary subtag
-(``en`` matches ``en-GB``); keywords as whole words, case-insensitively, in the headline, summary
-and body.
+They live in ``shared.named_feeds`` because publish filters webhooks on them too (one definition,
+one matcher for both services); render keeps importing them from here.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import tomllib
-from functools import cached_property
-from pathlib import Path
+from shared.named_feeds import (
+    NAME,
+    RESERVED,
+    NamedFeed,
+    load_named_feeds,
+    parse_named_feeds,
+)
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from services.render.entries import feed_slug
-from shared.errors import ConfigurationError
-from shared.models import Story
-
-NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-RESERVED = frozenset({"all", "sections", "agencies", "contributors"})
-
-
-class NamedFeed(BaseModel):
-    """One named feed and its filter."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str
-    title: str
-    description: str = ""
-    sections: list[str] = Field(default_factory=list)
-    agencies: list[str] = Field(default_factory=list)
-    contributors: list[str] = Field(default_factory=list)
-    languages: list[str] = Field(default_factory=list)
-    keywords: list[str] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not NAME.match(value) or value in RESERVED:
-            raise ValueError(
-                "a feed name is 1-64 lower-case letters, digits and hyphens, and not one of "
-                + ", ".join(sorted(RESERVED))
-            )
-        return value
-
-    @cached_property
-    def _keyword_pattern(self) -> re.Pattern[str] | None:
-        words = [re.escape(k.strip()) for k in self.keywords if k.strip()]
-        if not words:
-            return None
-        return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE)
-
-    def matches(self, story: Story) -> bool:
-        """Does ``story`` belong in this feed?"""
-        if self.sections and feed_slug(story.section or "") not in {
-            feed_slug(s) for s in self.sections
-        }:
-            return False
-        if self.agencies and feed_slug(story.agency or "") not in {
-            feed_slug(a) for a in self.agencies
-        }:
-            return False
-        if self.contributors:
-            wanted = {feed_slug(c) for c in self.contributors}
-            if not any(feed_slug(c.name) in wanted for c in story.contributors):
-                return False
-        if self.languages:
-            language = (story.language or "").casefold().replace("_", "-")
-            if not any(
-                language == w.casefold() or language.startswith(w.casefold() + "-")
-                for w in self.languages
-            ):
-                return False
-        pattern = self._keyword_pattern
-        if pattern is not None:
-            text = "\n".join(
-                [story.headline, story.summary or "", *(block.text for block in story.body)]
-            )
-            if not pattern.search(text):
-                return False
-        return True
-
-    def fingerprint(self) -> str:
-        """What the feed's index depends on: a changed filter means a rebuilt index."""
-        return json.dumps(
-            self.model_dump(exclude={"title", "description"}), sort_keys=True, ensure_ascii=False
-        )
-
-
-def parse_named_feeds(text: str | None, *, toml: bool = False) -> list[NamedFeed]:
-    """Named feeds from JSON (or TOML) text; ``ConfigurationError`` saying what is wrong."""
-    if not text or not text.strip():
-        return []
-    try:
-        raw = tomllib.loads(text) if toml else json.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        kind = "TOML" if toml else "JSON"
-        raise ConfigurationError(f"named feeds are not valid {kind}: {exc}") from exc
-    if isinstance(raw, dict) and set(raw) == {"feeds"} and isinstance(raw["feeds"], dict):
-        raw = raw["feeds"]
-    if not isinstance(raw, dict):
-        raise ConfigurationError("named feeds must be an object of {name: definition}")
-    feeds = []
-    for name, definition in sorted(raw.items()):
-        if not isinstance(definition, dict):
-            raise ConfigurationError(f"named feed {name!r}: the definition must be an object")
-        try:
-            feeds.append(NamedFeed.model_validate({"name": name, **definition}))
-        except ValidationError as exc:
-            where = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise ConfigurationError(f"named feed {name!r}: {where}") from exc
-    return feeds
-
-
-def load_named_feeds(inline: str | None, path: Path | None) -> list[NamedFeed]:
-    """Every named feed of the settings (file first, then the env value; a name in both is an
-    error)."""
-    feeds: list[NamedFeed] = []
-    if path is not None:
-        try:
-            content = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError(f"named feeds file {path} cannot be read: {exc}") from exc
-        feeds += parse_named_feeds(content, toml=path.suffix.lower() == ".toml")
-    feeds += parse_named_feeds(inline)
-    names = [feed.name for feed in feeds]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ConfigurationError(f"named feeds defined twice: {', '.join(duplicates)}")
-    return feeds
+__all__ = ["NAME", "RESERVED", "NamedFeed", "load_named_feeds", "parse_named_feeds"]

@@ -1,9 +1,12 @@
 """The render pump: a thread in each render worker that renders documents as they fall due.
 
 Events only mark documents (``dirty.py``); the pump claims due ones, renders each, and hands
-each lease back. Several pumps (workers on any host) share the work through the claims. A render
-that raises keeps its lease, so the document is tried again when the lease expires; the pump
-itself never dies of an error (Redis down included): it logs and carries on.
+each lease back. Several pumps (workers on any host) share the work through the claims, and a
+document one pump holds is never claimed by another until that render is over (or its lease ran
+out). The render gets the claim number, which fences the store: a render that outlived its
+lease cannot overwrite what a later claim stored. A render that raises keeps its lease, so the
+document is tried again when the lease expires; the pump itself never dies of an error (Redis
+down included): it logs and carries on.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ class Pump:
     def __init__(
         self,
         client: Callable[[], redis.Redis],
-        render: Callable[[str], Rendered],
+        render: Callable[[str, int], Rendered],
         *,
         poll: float = 0.05,
         lease: float = LEASE_SECONDS,
@@ -58,13 +61,13 @@ class Pump:
             claimed = dirty.claim(BATCH, self.lease)
             if not claimed:
                 return count
-            for document, lease in claimed:
+            for document, claim in claimed:
                 try:
-                    result = self._render(document)
+                    result = self._render(document, claim)
                 except Exception:
                     log.exception("render of %s failed; retried in %ss", document, self.lease)
                     continue
-                dirty.done(document, lease, result.next_due)
+                dirty.done(document, claim, result.next_due)
                 count += 1
         return count
 

@@ -2,7 +2,10 @@
 an allowlist (nh3), and only absolute http(s) URLs.
 
 Copy comes from agencies and from web pages republishing it; anything in it may be hostile. Every
-string a renderer writes passes through one of these three doors, once, when an entry is built.
+string a renderer writes passes through one of these three doors, once: entry fields when an
+entry is built (``entries.entry_of``), feed-level strings (titles, descriptions, the section,
+agency and contributor names feeds are labelled and slugged by) when a feed's spec is made
+(``catalog.spec_for``, ``catalog.memberships``, ``entries.feed_slug``).
 """
 
 from __future__ import annotations

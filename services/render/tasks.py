@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from celery.signals import worker_ready, worker_shutdown
 
 from services.render import catalog
 from services.render.dirty import DirtySet
-from services.render.documents import CONTENT_TYPES, FORMATS, render_document
+from services.render.documents import CONTENT_TYPES, FORMATS, last_modified, render_document
 from services.render.entries import Tombstone, feed_updated, story_link, story_urn
 from services.render.feeds import Page
 from services.render.index import Index, stories_oldest_first
@@ -39,11 +39,13 @@ from shared.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 app = get_celery()
 
-INDEX_VERSION = "1"
+#: Version 2: entries scored by date (not arrival), date-ranged pages, hash-tagged feed keys.
+INDEX_VERSION = "2"
 
 RENDERS = metrics.Counter(
     "syndicate_feed_renders_total",
-    "Feed documents rendered, per feed and format (archive pages count as FEED/archive).",
+    "Feed documents rendered, per feed and format (archive pages count as FEED/archive; "
+    "contributor feeds together as contributors/*).",
     ("feed", "format"),
 )
 RENDER_SECONDS = metrics.Histogram(
@@ -128,9 +130,10 @@ def _load(index: Index, ids: list[str]) -> list[Story]:
     return shown
 
 
-def render_feed_document(document: str) -> Rendered:
+def render_feed_document(document: str, claim: int | None = None) -> Rendered:
     """Render one document (a subscription document or an archive page) in every format and
-    store what changed. The pump calls this; it is also safe to call directly."""
+    store what changed. The pump calls this with its claim number, which fences the store (a
+    render older than the stored one is refused); it is also safe to call directly."""
     started = time.perf_counter()
     settings = get_settings()
     client = get_redis()
@@ -159,8 +162,10 @@ def render_feed_document(document: str) -> Rendered:
         page = Page(label=label, prev_archive=bounds.prev, next_archive=bounds.next)
     rendered = render_document(spec, shown, page, max_bytes=settings.feed_max_bytes)
     updated = max([feed_updated([], page.tombstones, spec.created), *(s.updated for s in shown)])
-    changed = [fmt for fmt, body in rendered.items() if _save(client, document, fmt, body, updated)]
-    feed_label = name if label is None else f"{name}/archive"
+    changed = [
+        fmt for fmt, body in rendered.items() if _save(client, document, fmt, body, updated, claim)
+    ]
+    feed_label = catalog.metric_feed(name, label)
     for fmt in FORMATS:
         RENDERS.inc(client, (feed_label, fmt))
     for fmt in changed:
@@ -182,17 +187,13 @@ def render_feed_document(document: str) -> Rendered:
     return Rendered(changed=tuple(changed), next_due=next_due)
 
 
-def _save(client: Any, document: str, fmt: str, body: bytes, updated: datetime) -> bool:
-    """Store one format; Last-Modified moves forward whenever the bytes change, even when the
-    change (a removal) leaves the newest date where it was."""
+def _save(
+    client: Any, document: str, fmt: str, body: bytes, updated: datetime, claim: int | None
+) -> bool:
+    """Store one format with its Last-Modified (``documents.last_modified``)."""
     previous = store.load_headers(client, document, fmt)
-    if (
-        previous is not None
-        and previous.etag != store.etag_of(body)
-        and updated <= previous.last_modified
-    ):
-        updated = previous.last_modified + timedelta(seconds=1)
-    return store.save_feed(client, document, fmt, body, updated, CONTENT_TYPES[fmt])
+    modified = last_modified(updated, previous.last_modified if previous else None)
+    return store.save_feed(client, document, fmt, body, modified, CONTENT_TYPES[fmt], claim=claim)
 
 
 # --- at worker start --------------------------------------------------------------------------
@@ -211,6 +212,7 @@ def reconcile(settings: Settings | None = None) -> list[str]:
         state = {text(k): text(v) for k, v in client.hgetall(keys.render_state()).items()}
         index.register(catalog.ALL, now)
         if state.get("index_version") != INDEX_VERSION:
+            _migrate_legacy_keys(index)
             _reindex(index, settings, named, only=None)
             client.hset(keys.render_state(), "index_version", INDEX_VERSION)
             state = {"index_version": INDEX_VERSION}
@@ -238,8 +240,10 @@ def _drop(index: Index, name: str) -> None:
 def _reindex(
     index: Index, settings: Settings, named: tuple[NamedFeed, ...], only: NamedFeed | None
 ) -> None:
-    """Index every stored story, oldest first (a named feed alone when ``only`` is given)."""
+    """Index every stored story, oldest first (a named feed alone when ``only`` is given), and
+    mark every document that changed (archive pages included) due now."""
     count = 0
+    documents: set[str] = set()
     for story in stories_oldest_first(index.client):
         feeds = catalog.memberships(story, named)
         if only is not None:
@@ -247,9 +251,33 @@ def _reindex(
                 continue
             current = {text(n) for n in index.client.smembers(keys.story_feeds(story.id))}
             feeds = {n: i for n, i in feeds.items() if n in current or n == only.name}
-        index.move_story(story, feeds, page_size=settings.feed_size, tombstone_expires=0)
+        documents |= index.move_story(
+            story, feeds, page_size=settings.feed_size, tombstone_expires=0
+        )
         count += 1
+    DirtySet(index.client).mark(documents, 0)
     log.info("indexed %d stories%s", count, f" for {only.name}" if only else "")
+
+
+def _migrate_legacy_keys(index: Index) -> None:
+    """An upgrade from index version 1: keep the pending marks and the tombstones in force
+    (moved under the hash-tagged keys), drop the old per-feed indexes (rebuilt by ``_reindex``)."""
+    client = index.client
+    legacy_dirty = keys.legacy_feeds_dirty()
+    marks: list[Any] = client.zrange(legacy_dirty, 0, -1, withscores=True)
+    if marks:
+        client.zadd(keys.feeds_dirty(), {text(m): float(score) for m, score in marks}, lt=True)
+    client.delete(legacy_dirty)
+    for info in index.all_feeds():
+        legacy = {part: keys.legacy_feed_index(info.name, part) for part in _LEGACY_PARTS}
+        tombstones: list[Any] = client.zrange(legacy["tombstones"], 0, -1, withscores=True)
+        if tombstones:
+            moved = {text(story_id): float(expiry) for story_id, expiry in tombstones}
+            client.zadd(keys.feed_tombstones(info.name), moved)
+        client.delete(*legacy.values())
+
+
+_LEGACY_PARTS = ("entries", "seq", "pages", "tombstones")
 
 
 def render_all_feeds() -> None:

@@ -110,7 +110,7 @@ def test_quarantine_lists_nothing_at_first(api: str) -> None:
     assert body == {"total": 0, "items": []}
 
 
-def test_subscriptions_crud_without_leaking_secrets(api: str) -> None:
+def test_a_loopback_target_is_refused_without_the_allowlist(api: str) -> None:
     url = f"{api}/v1/subscriptions"
     created = requests.post(
         url,
@@ -141,8 +141,17 @@ def test_subscription_lifecycle(api: str, settings_env: pytest.MonkeyPatch) -> N
     listed = requests.get(url, headers=AUTH, timeout=10)
     assert "whsec_" not in listed.text
     assert [s["id"] for s in listed.json()["items"]] == [sub["id"]]
+    assert sub["description"] == "d"
     one = requests.get(f"{url}/{sub['id']}", headers=AUTH, timeout=10).json()
     assert "secret" not in one and one["events"] == ["story.published"]
+    assert one["description"] == "d"
+    described = requests.patch(
+        f"{url}/{sub['id']}", json={"description": "Partner X, prod"}, headers=AUTH, timeout=10
+    ).json()
+    assert described["description"] == "Partner X, prod"
+    again = requests.get(f"{url}/{sub['id']}", headers=AUTH, timeout=10).json()
+    assert again["description"] == "Partner X, prod"
+    assert listed.json()["items"][0]["description"] == "d"
     patched = requests.patch(
         f"{url}/{sub['id']}",
         json={"disabled": True, "filter": {"agencies": ["AP"]}},

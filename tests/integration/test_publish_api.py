@@ -6,7 +6,9 @@ intent, attempts), so each step can be checked on its own.
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +20,7 @@ from standardwebhooks.webhooks import Webhook
 from services.publish import attempts, fanout, store, websub_store
 from services.publish.websub import hub_signature
 from services.publish.websub_verify import verify
-from shared import keys
+from shared import keys, netguard
 from shared.settings import get_settings
 from tests.integration.conftest import AUTH
 from tests.integration.test_api import assert_problem
@@ -351,3 +353,112 @@ def test_older_feed_bytes_are_superseded_not_sent(
         ]
         == "superseded"
     )
+
+
+# --- what a client can send: malformed URLs, slow names, text that is not Unicode ---------------
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[x]/hook", "https://a]b/"])
+def test_malformed_urls_are_refused_naming_the_field(
+    api: str, redis_db: redis.Redis, allow_loopback: None, url: str
+) -> None:
+    created = requests.post(f"{api}/v1/subscriptions", json={"url": url}, headers=AUTH, timeout=10)
+    assert_problem(created, 422, "not a valid URL")
+    assert created.json()["field"] == "url"
+    sub = requests.post(
+        f"{api}/v1/subscriptions", json={"url": "http://127.0.0.1:9/"}, headers=AUTH, timeout=10
+    ).json()
+    patched = requests.patch(
+        f"{api}/v1/subscriptions/{sub['id']}", json={"url": url}, headers=AUTH, timeout=10
+    )
+    assert_problem(patched, 422, "not a valid URL")
+    assert patched.json()["field"] == "url"
+    topic = f"{get_settings().base_url}/feeds/all.rss"
+    for name, fields in (
+        ("hub.callback", {"hub_topic": topic, "hub_callback": url}),
+        ("hub.topic", {"hub_topic": url, "hub_callback": "http://127.0.0.1:9/cb"}),
+    ):
+        refused = hub_post(api, hub_mode="subscribe", **fields)
+        assert_problem(refused, 400, name, "not a valid URL")
+        assert refused.json()["parameter"] == name
+
+
+def test_a_filter_that_is_not_unicode_text_is_422(api: str, redis_db: redis.Redis) -> None:
+    body = '{"url": "http://10.0.0.1/", "filter": {"feeds": ["\\udfff"]}}'
+    answer = requests.post(
+        f"{api}/v1/subscriptions",
+        data=body.encode(),
+        headers={**AUTH, "Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert_problem(answer, 422, "not valid Unicode")
+
+
+@pytest.fixture
+def slow_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """``*.slow.test`` resolves (to 127.0.0.1) only once released; yields (entered, release)."""
+    entered, release = threading.Event(), threading.Event()
+    real = netguard.resolve
+
+    def resolve(host: str, port: int) -> list[netguard.IPAddress]:
+        if not host.endswith(".slow.test"):
+            return real(host, port)
+        entered.set()
+        release.wait(30)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(netguard, "resolve", resolve)
+    yield entered, release
+    release.set()
+
+
+def test_a_callback_that_resolves_slowly_does_not_stall_the_api(
+    api: str,
+    redis_db: redis.Redis,
+    allow_loopback: None,
+    settings_env: pytest.MonkeyPatch,
+    slow_names: tuple[threading.Event, threading.Event],
+) -> None:
+    settings_env.setenv("SYNDICATE_WEBHOOK_CONNECT_TIMEOUT", "30")
+    get_settings.cache_clear()
+    entered, release = slow_names
+    store_feed(redis_db)
+    topic = f"{get_settings().base_url}/feeds/all.rss"
+    answers: list[requests.Response] = []
+    asking = threading.Thread(
+        target=lambda: answers.append(
+            hub_post(
+                api, hub_mode="subscribe", hub_topic=topic, hub_callback="http://cb.slow.test/"
+            )
+        )
+    )
+    asking.start()
+    assert entered.wait(10), "the hub looked the callback up"
+    health = requests.get(f"{api}/healthz", timeout=5)  # answered while the lookup hangs
+    assert health.status_code == 200 and not release.is_set()
+    release.set()
+    asking.join(timeout=20)
+    assert [a.status_code for a in answers] == [202]
+
+
+def test_a_name_slower_to_resolve_than_the_connect_timeout_is_refused(
+    api: str,
+    redis_db: redis.Redis,
+    allow_loopback: None,
+    settings_env: pytest.MonkeyPatch,
+    slow_names: tuple[threading.Event, threading.Event],
+) -> None:
+    settings_env.setenv("SYNDICATE_WEBHOOK_CONNECT_TIMEOUT", "0.5")
+    get_settings.cache_clear()
+    topic = f"{get_settings().base_url}/feeds/all.rss"
+    refused = hub_post(
+        api, hub_mode="subscribe", hub_topic=topic, hub_callback="http://cb.slow.test/"
+    )
+    assert_problem(refused, 422, "took over 0.5 s")
+    assert refused.json()["parameter"] == "hub.callback"
+    created = requests.post(
+        f"{api}/v1/subscriptions", json={"url": "http://hook.slow.test/"}, headers=AUTH, timeout=10
+    )
+    assert_problem(created, 422, "took over 0.5 s")

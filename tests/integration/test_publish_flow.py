@@ -23,6 +23,14 @@ from tests.support.receiver import Receiver
 T0 = datetime.now(UTC).replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_clock() -> None:
+    """Each test's clock starts now: signatures made at T0 must still be fresh for verifiers
+    (Standard Webhooks refuses timestamps older than five minutes) however long the suite runs."""
+    global T0
+    T0 = datetime.now(UTC).replace(microsecond=0)
+
+
 @pytest.fixture
 def settings(redis_db: redis.Redis, settings_env: pytest.MonkeyPatch) -> Settings:
     settings_env.setenv("SYNDICATE_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
@@ -136,16 +144,6 @@ def test_an_update_whose_story_has_not_fanned_out_yet_is_parked(
     assert store.get_delivery(redis_db, d2).after == d1  # type: ignore[union-attr]
     assert redis_db.zscore(keys.fanouts_due(), e2.id) is None
     assert chains.next_of(redis_db, d1) == d2
-
-
-def test_a_parked_update_goes_ahead_when_its_previous_version_never_fans_out(
-    redis_db: redis.Redis, settings: Settings, receiver: Receiver
-) -> None:
-    subscribe(redis_db, receiver.url)
-    e3 = version(redis_db, "st_d", 3, "story.updated")
-    assert fanout.story_event(redis_db, e3, T0).waiting
-    limit = timedelta(seconds=fanout.FANOUT_WAIT_LIMIT_SECONDS)
-    assert len(fanout.story_event(redis_db, e3, T0 + limit).deliveries) == 1
 
 
 def test_updates_and_kills_reach_every_subscription_sent_the_story(

@@ -262,3 +262,18 @@ def test_last_modified_moves_forward_when_a_removal_leaves_no_newer_date(
     assert before is not None and after is not None
     assert ids(client, "all", "rss") == ["st_1"]
     assert after.last_modified > before.last_modified
+
+
+def test_contributor_feeds_share_one_metric_series(client: redis.Redis) -> None:
+    """One contributor feed per person ever credited: counted together, so the number of
+    series stays bounded by sections, agencies and named feeds."""
+    from tests.support.render import counter
+
+    publish(client, rich_story(1))  # four contributors: four contributor feeds
+    drain(client)
+    renders = "syndicate_feed_renders_total"
+    assert counter(client, renders, ["contributors/*", "atom"]) == 4
+    assert counter(client, renders, ["contributors/ana-lima", "atom"]) == 0
+    labels = [json.loads(field)[0] for field in client.hkeys(keys.metric(renders))]
+    assert not [label for label in labels if label.startswith("contributors/") and "*" not in label]
+    assert counter(client, renders, ["sections/science", "atom"]) == 1

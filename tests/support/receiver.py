@@ -1,7 +1,12 @@
-"""A real HTTP receiver on loopback that records what it is sent (a webhook subscriber)."""
+"""A real HTTP receiver on loopback that records what it is sent (a webhook subscriber).
+
+Optionally on a given address and port, and over TLS (``ssl_context``; the SNI names clients
+asked for are recorded, as are the addresses connections came to).
+"""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,14 +29,22 @@ class Receiver:
     extra_headers: dict[str, str] = field(default_factory=dict)
     requests: list[Received] = field(default_factory=list)
     respond: Callable[[Received], tuple[int, bytes]] | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    ssl_context: ssl.SSLContext | None = None
+    server_names: list[str | None] = field(default_factory=list)  # SNI, per TLS handshake
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.bound_port}/hook"
+
+    @property
+    def bound_port(self) -> int:
         assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/hook"
+        return int(self._server.server_address[1])
 
     def start(self) -> Receiver:
         receiver = self
@@ -64,8 +77,18 @@ class Receiver:
             def log_message(self, *_args: object) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
+        if self.ssl_context is not None:
+
+            def note_name(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+                with receiver._lock:
+                    receiver.server_names.append(name)
+
+            self.ssl_context.sni_callback = note_name
+            self._server.socket = self.ssl_context.wrap_socket(
+                self._server.socket, server_side=True
+            )
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

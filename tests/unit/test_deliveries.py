@@ -115,6 +115,26 @@ def test_named_feed_filter_follows_the_feed_catalog() -> None:
     assert not matches(sub(filter=both), event()), "lists are and-ed"
 
 
+def test_a_named_feed_filter_matches_the_stories_that_feed_shows() -> None:
+    from services.publish.deliveries import story_in_feed
+    from shared.named_feeds import NamedFeed
+    from tests.support.events import make_story
+
+    named = {"energy": NamedFeed(name="energy", title="Energy", keywords=["oil"])}
+    oil = make_story("st_1", headline="Oil prices rise")
+    gold = make_story("st_1", headline="Gold prices rise")
+    assert story_in_feed("energy", event(), oil, named)
+    assert story_in_feed("Energy/", event(), oil, named), "names compare as feed URLs do"
+    assert not story_in_feed("energy", event(), gold, named)
+    assert not story_in_feed("energy", event(), None, named), "no story, no match"
+    assert not story_in_feed("energy", event(), oil, {}), "not configured"
+    wants = sub(filter=SubscriptionFilter(feeds=["energy"]))
+    assert matches(wants, event(), oil, named)
+    assert not matches(wants, event(), gold, named)
+    either = sub(filter=SubscriptionFilter(feeds=["energy", "sections/science"]))
+    assert matches(either, event(), gold, named), "any listed feed will do"
+
+
 def test_follow_ups_ignore_the_filter_but_not_the_event_types() -> None:
     from services.publish.deliveries import follows_up
 
@@ -195,16 +215,27 @@ def test_disable_after_a_long_enough_run_of_failures() -> None:
     assert "5 days" in reason and "SYNDICATE_WEBHOOK_DISABLE_AFTER_SECONDS" in reason
 
 
-def test_a_story_event_waits_for_the_previous_versions_fanout() -> None:
-    from datetime import timedelta
+def test_a_story_event_waits_for_the_nearest_earlier_version_that_has_an_event() -> None:
+    from services.publish.deliveries import version_to_await
 
-    from services.publish.deliveries import fanout_may_proceed
+    def await_(previous: int | None, fanned: set[int], events: set[int]) -> int | None:
+        return version_to_await(previous, fanned.__contains__, events.__contains__)
 
-    assert fanout_may_proceed(None, False, None, NOW, 300)
-    assert fanout_may_proceed(1, True, None, NOW, 300)
-    assert not fanout_may_proceed(1, False, NOW, NOW, 300)
-    assert not fanout_may_proceed(1, False, NOW - timedelta(seconds=299), NOW, 300)
-    assert fanout_may_proceed(1, False, NOW - timedelta(seconds=300), NOW, 300)
+    assert await_(None, set(), set()) is None, "a first version waits for nothing"
+    assert await_(1, set(), {1}) == 1, "its event is stored: wait, however long"
+    assert await_(1, {1}, {1}) is None, "fanned out already"
+    assert await_(1, set(), set()) is None, "no event: it can never fan out"
+    assert await_(3, set(), {1}) == 1, "versions 2 and 3 had no event: wait for 1"
+    assert await_(3, {1}, {1}) is None
+    assert await_(3, set(), {1, 2}) == 2
+
+
+def test_the_first_attempt_waits_for_the_schedules_first_value() -> None:
+    from services.publish.deliveries import first_delay
+
+    assert first_delay([0, 5, 300]) == 0, "Svix: at once"
+    delays = {first_delay([20, 5], random.Random(seed)) for seed in range(20)}
+    assert all(18 <= d <= 22 for d in delays) and len(delays) > 1
 
 
 def test_the_last_attempt_of_a_run_is_judged_against_the_schedule() -> None:

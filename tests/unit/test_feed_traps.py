@@ -115,7 +115,28 @@ def test_media_rss_has_credits_and_no_group() -> None:
         assert content.findtext(f"{MEDIA}credit") == "Eva Holm/REUTERS"
         assert content.findtext(f"{MEDIA}description") == "A seal rests on a sandbank."
         credits = [c.text for c in root.iter(f"{MEDIA}credit")]
-        assert credits == ["Eva Holm/REUTERS", "Ola Berg/NTB via REUTERS"]
+        assert credits == ["Eva Holm/REUTERS"]
+
+
+def test_a_credit_without_a_photo_url_is_never_written_at_item_level() -> None:
+    """Media RSS elements at item level apply to every media object of the item: the credit of
+    a photo known only by caption and credit would be claimed for the other photos."""
+    only_credit = rich_story(2, photos=[Photo(caption="Volunteers.", credit="Ola Berg/NTB")])
+    for story in (rich_story(1), only_credit):
+        entry = entry_of(story, BASE)
+        for body in (render_rss(SPEC, [entry]), render_atom(SPEC, [entry])):
+            root = etree.fromstring(body)
+            item = root.find("channel/item")
+            item = item if item is not None else root.find(f"{ATOM}entry")
+            assert item is not None
+            assert item.findall(f"{MEDIA}credit") == [], story.id
+            assert item.findall(f"{MEDIA}description") == [], story.id
+            assert b"Ola Berg/NTB" not in b"".join(
+                etree.tostring(e) for e in item.iter(f"{MEDIA}credit")
+            )
+        # the photo and its credit still reach the reader: a captioned figure in the body
+        assert "<figcaption>Volunteers" in entry.content_html
+        assert "Ola Berg/NTB" in entry.content_html
 
 
 def test_control_characters_do_not_abort_a_render() -> None:

@@ -91,3 +91,13 @@ def test_http_is_refused_unless_allowed_or_inside_the_allowlist() -> None:
 def test_malformed_targets(url: str) -> None:
     with pytest.raises(TargetRefused):
         check_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[::1", "http://[x]/", "http://a]b/", "https://[::1]:99999/", "http://\u2100.com/"],
+)
+def test_a_url_that_does_not_parse_is_refused_with_a_reason(url: str) -> None:
+    with pytest.raises(TargetRefused) as refused:
+        check_url(url, allowed=LOOPBACK, resolver=lambda host, port: [])
+    assert url in refused.value.detail or repr(url) in refused.value.detail

@@ -16,6 +16,10 @@ def test_publish_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.webhook_secret_grace_seconds == 86400
     assert settings.websub_leases == (864000, 3600, 2592000)
     assert settings.websub_publish_hubs == []
+    # Svix's schedule, written out: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+    assert settings.webhook_retry_schedule == [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+    assert settings.delivery_retention_seconds == 30 * 86400
+    assert (settings.webhook_connect_timeout, settings.webhook_read_timeout) == (3, 10)
 
 
 def test_publish_hubs_are_a_comma_list_of_urls(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,3 +48,9 @@ def test_in_flight_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError):
         make(monkeypatch, WEBHOOK_MAX_IN_FLIGHT="0")
     assert isinstance(make(monkeypatch, WEBHOOK_MAX_IN_FLIGHT="1"), Settings)
+
+
+def test_retention_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValidationError):
+        make(monkeypatch, DELIVERY_RETENTION_SECONDS="0")
+    assert make(monkeypatch, DELIVERY_RETENTION_SECONDS="60").delivery_retention_seconds == 60

@@ -99,6 +99,18 @@ def test_extra_parameters_are_ignored_and_the_first_of_repeats_counts() -> None:
             },
             "hub.secret",
         ),
+        (
+            {"hub_mode": "subscribe", "hub_topic": f"{BASE}/f", "hub_callback": "http://[::1"},
+            "hub.callback",
+        ),
+        (
+            {"hub_mode": "subscribe", "hub_topic": "http://[x", "hub_callback": "https://r/"},
+            "hub.topic",
+        ),
+        (
+            {"hub_mode": "subscribe", "hub_topic": "http://[x]/", "hub_callback": "https://r/"},
+            "hub.topic",
+        ),
     ],
 )
 def test_bad_requests_name_the_parameter(fields: dict[str, str], parameter: str) -> None:

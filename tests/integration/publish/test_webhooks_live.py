@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 
 import requests
 from standardwebhooks.webhooks import Webhook
@@ -57,6 +58,7 @@ def test_failing_three_times_then_succeeding_gets_the_event_once(
     receivers.append(receiver.start())
     sub = publish_service.subscribe(receiver.url)
     subscriptions.append(str(sub["id"]))
+    began = datetime.now(UTC).replace(microsecond=0)
     event = injector.publish(make_story(unique("st_")))
     delivery_id = delivery_id_for(event.id, str(sub["id"]))
 
@@ -75,6 +77,10 @@ def test_failing_three_times_then_succeeding_gets_the_event_once(
     assert len({r.body for r in got}) == 1, "the same bytes on every attempt"
     statuses = [a["status_code"] for a in done["attempts"]]  # type: ignore[union-attr]
     assert statuses == [500, 500, 500, 200]
+    ats = [datetime.fromisoformat(a["at"]) for a in done["attempts"]]  # type: ignore[union-attr]
+    assert ats == sorted(ats) and began <= ats[0] and ats[-1] <= datetime.now(UTC)
+    for attempt, at in zip(done["attempts"], ats, strict=True):  # type: ignore[call-overload]
+        assert attempt["webhook_timestamp"] == int(at.timestamp()), "signed when attempted"
     assert sum(1 for a in done["attempts"] if a["status_code"] == 200) == 1  # type: ignore[union-attr]
 
 

@@ -1,0 +1,196 @@
+"""Requests per client, limited with GCRA (the generic cell rate algorithm) kept in Redis.
+
+A client is its token when it presents one the service knows, else its address (IPv6: its /64).
+Each client has one Redis key holding its *theoretical arrival time* (TAT): a request is allowed
+when, after it, the TAT would be at most ``burst`` emission intervals ahead of now. One Lua call
+per request reads and moves the TAT atomically with the Redis server's clock, so every API
+process (``syndicate api --workers N``, containers on several hosts) shares one budget per
+client. ``gcra`` is the same rule in Python, for tests and for reading.
+
+Liveness probes and, unless ``SYNDICATE_RATE_LIMIT_FEEDS``, feed reads (stored bytes, cacheable)
+are not counted. If Redis cannot be reached the request goes through (it fails on its own).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shared import keys
+from shared.auth import bearer_token, fingerprint, known_scope
+from shared.problems import problem
+from shared.redis_conn import get_redis
+from shared.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+MICROS = 1_000_000
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+
+#: KEYS[1] the client's TAT; ARGV emission interval (µs), capacity (burst × emission, µs) and,
+#: for tests only, a fixed "now" (µs); returns {allowed, retry-after µs, remaining}
+_GCRA_LUA = """
+local emission = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local now
+if ARGV[3] ~= nil and ARGV[3] ~= '' then
+  now = tonumber(ARGV[3])
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil or tat < now then tat = now end
+local new_tat = tat + emission
+local ahead = new_tat - now
+if ahead > capacity then
+  return {0, ahead - capacity, 0}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(ahead / 1000) + 1)
+return {1, 0, math.floor((capacity - ahead) / emission)}
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A sustained rate and the burst allowed on top of it."""
+
+    per_second: float
+    burst: int
+
+    @property
+    def emission_us(self) -> int:
+        """Microseconds between two requests at the sustained rate."""
+        return max(1, round(MICROS / self.per_second))
+
+    @property
+    def capacity_us(self) -> int:
+        return self.emission_us * self.burst
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after_us: int
+    remaining: int
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """``Retry-After``: whole seconds, at least 1."""
+        return max(1, math.ceil(self.retry_after_us / MICROS))
+
+
+def gcra(tat_us: int | None, now_us: int, limit: Limit) -> tuple[Verdict, int | None]:
+    """One request at ``now_us`` against a client whose TAT is ``tat_us`` (``None``: fresh).
+
+    Returns the verdict and the TAT to store (``None`` when refused: nothing changes)."""
+    tat = now_us if tat_us is None or tat_us < now_us else tat_us
+    new_tat = tat + limit.emission_us
+    ahead = new_tat - now_us
+    if ahead > limit.capacity_us:
+        return Verdict(False, ahead - limit.capacity_us, 0), None
+    return Verdict(True, 0, (limit.capacity_us - ahead) // limit.emission_us), new_tat
+
+
+class Limiter:
+    """The Redis side: one atomic GCRA step per request."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._script = client.register_script(_GCRA_LUA)
+
+    def hit(self, client_id: str, limit: Limit, now_us: int | None = None) -> Verdict:
+        args: list[Any] = [limit.emission_us, limit.capacity_us, "" if now_us is None else now_us]
+        allowed, retry_us, remaining = self._script(keys=[keys.rate_limit(client_id)], args=args)
+        return Verdict(bool(allowed), int(retry_us), int(remaining))
+
+
+def address_key(address: str) -> str:
+    """The bucket of an address: itself for IPv4, its /64 for IPv6 (one host's usual share)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def identify(scope: Scope, settings: Settings) -> tuple[str, Limit]:
+    """Who is asking, and their limit: a known token, else the address."""
+    authorization = None
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+            break
+    token = bearer_token(authorization)
+    if token is not None and known_scope(token) is not None:
+        limit = Limit(settings.rate_limit_token_per_second, settings.rate_limit_token_burst)
+        return f"token:{fingerprint(token)}", limit
+    client = scope.get("client")
+    address = address_key(client[0]) if client else "unknown"
+    limit = Limit(settings.rate_limit_anonymous_per_second, settings.rate_limit_anonymous_burst)
+    return f"addr:{address}", limit
+
+
+def counted(method: str, path: str, settings: Settings) -> bool:
+    """Is this request counted? Probes never; feed reads only with RATE_LIMIT_FEEDS."""
+    if path in EXEMPT_PATHS:
+        return False
+    is_feed = path == "/feeds" or path.startswith("/feeds/")
+    return not (is_feed and method in ("GET", "HEAD") and not settings.rate_limit_feeds)
+
+
+class RateLimitMiddleware:
+    """ASGI middleware: ``429`` problem with ``Retry-After`` for a client over its limit."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._limiters: dict[int, Limiter] = {}
+
+    def _limiter(self) -> Limiter:
+        client = get_redis()
+        limiter = self._limiters.get(id(client))
+        if limiter is None:
+            limiter = self._limiters[id(client)] = Limiter(client)
+        return limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = get_settings()
+        if not settings.rate_limit_enabled or not counted(scope["method"], scope["path"], settings):
+            await self.app(scope, receive, send)
+            return
+        client_id, limit = identify(scope, settings)
+        try:
+            verdict = await run_in_threadpool(self._limiter().hit, client_id, limit)
+        except redis.RedisError as exc:
+            log.warning("rate limit not checked (Redis: %s); request let through", exc)
+            await self.app(scope, receive, send)
+            return
+        if verdict.allowed:
+            await self.app(scope, receive, send)
+            return
+        who = "This token" if client_id.startswith("token:") else "This address"
+        wait = verdict.retry_after_seconds
+        response = problem(
+            429,
+            "Too many requests",
+            f"{who} may make {limit.per_second:g} requests per second (bursts of "
+            f"{limit.burst}); retry in {wait} s.",
+            type_slug="rate-limited",
+            instance=scope["path"],
+            extra={"retry_after": wait},
+            headers={"Retry-After": str(wait)},
+        )
+        await response(scope, receive, send)

@@ -1,0 +1,188 @@
+"""The outbound HTTP client (``shared.http``) against real servers on loopback: TLS to a pinned
+address under a rebinding name, the 64 KiB cap, the total deadline against receivers that drip,
+lookups that hang, and URLs that do not even parse. No Redis, no workers."""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.errors import DeliveryError, TargetRefused
+from shared.http import MAX_RESPONSE_BYTES, Client, Guard, check_target
+from tests.support.rawserver import RawServer, drip, endless, silent
+from tests.support.receiver import Receiver
+from tests.support.tls import make_certificates
+
+LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.1/32")]
+NAME = "partner.test"
+
+
+@pytest.fixture
+def servers() -> Iterator[list[RawServer]]:
+    started: list[RawServer] = []
+    yield started
+    for server in started:
+        server.stop()
+
+
+def serve(servers: list[RawServer], handler: Any) -> RawServer:
+    server = RawServer(handler).start()
+    servers.append(server)
+    return server
+
+
+def rebinding_dns(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:
+    """The machine's resolver answers ``NAME`` with each of ``answers`` in turn (then the last):
+    a name that rebinds between lookups. Other names resolve as usual. Returns the log of
+    lookups of ``NAME``."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != NAME:
+            return real(host, port, *args, **kwargs)
+        answer = answers[min(len(asked), len(answers) - 1)]
+        asked.append(answer)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, int(port)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    certs = make_certificates(tmp_path, NAME)
+    partner = Receiver(ssl_context=certs.server_context()).start()
+    # what a second lookup would reach: the same port on another address, refused by the guard
+    elsewhere = Receiver(host="127.0.0.2", port=partner.bound_port).start()
+    try:
+        lookups = rebinding_dns(monkeypatch, "127.0.0.1", "127.0.0.2")
+        client = Client(connect_timeout=5, read_timeout=5)
+        client.session.verify = str(certs.ca)
+        guard = Guard(allowed=LOOPBACK_ONLY)
+        url = f"https://{NAME}:{partner.bound_port}/hook"
+
+        answer = client.request("POST", url, guard=guard, data=b"{}")
+
+        assert answer.status == 200 and answer.address == "127.0.0.1"
+        assert lookups == ["127.0.0.1"], "one lookup, the guard's: nothing looked the name up again"
+        (got,) = partner.snapshot()
+        assert got.headers["Host"] == f"{NAME}:{partner.bound_port}"
+        assert partner.server_names == [NAME], "SNI carries the name, not the address"
+        assert elsewhere.snapshot() == []
+        # the name now answers 127.0.0.2: the next request checks that, and refuses it
+        with pytest.raises(TargetRefused, match=r"127\.0\.0\.2"):
+            client.request("POST", url, guard=guard, data=b"{}")
+        assert elsewhere.snapshot() == [] and len(partner.snapshot()) == 1
+
+        # the certificate is checked against the name asked for, not against the address
+        other = "other.test"
+        monkeypatch.setattr(
+            socket,
+            "getaddrinfo",
+            lambda host, port, *a, **k: [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", int(port)))
+            ],
+        )
+        with pytest.raises(DeliveryError, match=r"(?i)certificate|hostname"):
+            client.request("POST", f"https://{other}:{partner.bound_port}/", guard=guard)
+        assert len(partner.snapshot()) == 1
+    finally:
+        partner.stop()
+        elsewhere.stop()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_at_most_64_kib_of_an_answer_is_read(servers: list[RawServer], compressed: bool) -> None:
+    if compressed:  # 50 MiB once inflated: the cap counts inflated bytes
+        bomb = gzip.compress(b"z" * (50 * 1024 * 1024))
+        answer = (
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+            + f"Content-Length: {len(bomb)}\r\n\r\n".encode()
+            + bomb
+        )
+        server = serve(servers, lambda conn, srv: srv.send(conn, answer))
+    else:
+        server = serve(servers, endless())
+    client = Client(connect_timeout=5, read_timeout=10)
+
+    started = time.monotonic()
+    result = client.request("POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
+
+    assert result.status == 200
+    assert len(result.body) == MAX_RESPONSE_BYTES == 64 * 1024
+    if not compressed:
+        # the client hung up: the server could not write its gigabyte (far from it)
+        assert server.write_failed.wait(20), "the server was never cut off"
+        assert server.written < 64 * 1024 * 1024
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_total_deadline(
+    servers: list[RawServer], part: str
+) -> None:
+    if part == "headers":
+        slow = b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200 + b"\r\nContent-Length: 2\r\n\r\nok"
+        server = serve(servers, drip(slow, 0.2))
+    else:
+
+        def handler(conn: socket.socket, srv: RawServer) -> None:
+            srv.send(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n")
+            drip(b"b" * 200, 0.2)(conn, srv)
+
+        server = serve(servers, handler)
+    client = Client(connect_timeout=1, read_timeout=1)  # every byte comes well within 1 s
+    assert client.deadline_seconds == 2
+
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match="took longer than 2 s in all"):
+        client.request("POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
+    took = time.monotonic() - started
+    assert 1.9 <= took < 5, took
+    assert server.write_failed.wait(10), "the connection was closed under the receiver"
+
+
+def test_a_silent_receiver_times_out_on_the_read_timeout(servers: list[RawServer]) -> None:
+    server = serve(servers, silent)
+    client = Client(connect_timeout=1, read_timeout=0.5)
+    with pytest.raises(DeliveryError, match="timed out"):
+        client.request("POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
+
+
+def test_a_lookup_that_hangs_is_given_up_after_the_connect_timeout() -> None:
+    release = threading.Event()
+
+    def hanging(host: str, port: int) -> list[ipaddress.IPv4Address]:
+        release.wait(30)
+        return [ipaddress.IPv4Address("127.0.0.1")]
+
+    guard = Guard(allowed=LOOPBACK_ONLY, resolver=hanging)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match="looking up the host"):
+            Client(connect_timeout=0.5, read_timeout=5).request(
+                "POST", "http://slow.test/hook", guard=guard
+            )
+        with pytest.raises(TargetRefused, match=r"looking up its host took over 0\.5 s"):
+            check_target("http://slow.test/hook", guard, 0.5)
+        assert time.monotonic() - started < 5
+    finally:
+        release.set()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://[::1", "http://[x]/", "http://a]b/", "http://\u2100.com/", "http://[v1.x]/"]
+)
+def test_a_url_that_does_not_parse_is_refused_not_raised(url: str) -> None:
+    with pytest.raises(TargetRefused):
+        Client().request("POST", url, guard=Guard(allowed=LOOPBACK_ONLY))
