@@ -1,5 +1,6 @@
 """Withheld (embargoed) and withdrawn (killed) stories are not readable without a token: public
-reads show usable stories only; with a bearer token everything is readable."""
+reads show usable stories only; with an admin bearer token everything is readable (an ingest
+token, which may only post copy, reads what the public reads)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def api_with_stories(redis_server: RedisServer, settings_env: pytest.MonkeyPatch
     url = redis_url(redis_server, DB_INGEST_API)
     settings_env.setenv("SYNDICATE_REDIS_URL", url)
     settings_env.setenv("SYNDICATE_API_TOKENS", "test-token")
+    settings_env.setenv("SYNDICATE_INGEST_TOKENS", "wire-token")
     client = redis.Redis.from_url(url)
     client.flushdb()
     _clear_caches()
@@ -111,3 +113,15 @@ def test_the_openapi_description_names_the_answers(api_with_stories: str) -> Non
     assert {"404", "410"} <= set(one)
     versions = spec["paths"]["/v1/stories/{story_id}/versions"]["get"]["responses"]
     assert {"404", "410"} <= set(versions)
+
+
+def test_an_ingest_token_reads_what_the_public_reads(api_with_stories: str) -> None:
+    wire = {"Authorization": "Bearer wire-token"}
+    held = requests.get(f"{api_with_stories}/v1/stories/st_held", headers=wire, timeout=10)
+    assert held.status_code == 404 and "Embargoed" not in held.text
+    killed = requests.get(f"{api_with_stories}/v1/stories/st_killed", headers=wire, timeout=10)
+    assert killed.status_code == 410
+    listed = requests.get(
+        f"{api_with_stories}/v1/stories", params={"status": "withheld"}, headers=wire, timeout=10
+    )
+    assert listed.status_code == 401 and "Embargoed" not in listed.text
