@@ -16,7 +16,7 @@ import hashlib
 import hmac
 from typing import Annotated, Literal
 
-from fastapi import Depends, Security
+from fastapi import Depends, Header, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, Unauthorized
@@ -116,19 +116,23 @@ IngestCaller = Annotated[str, Security(require_ingest, scopes=["ingest"])]
 
 
 def optional_admin(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str | None:
     """FastAPI dependency for public reads that show more to an ``admin`` token (withheld and
     withdrawn stories): its fingerprint; ``None`` without a token or with an ``ingest`` token
-    (which reads what the public reads); 401 for a token the service does not know."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+    (which reads what the public reads); 401 for a token the service does not know.
+
+    It reads the header itself rather than through the bearer scheme, so that the route stays
+    public in the OpenAPI description (no security requirement: a token is never needed)."""
+    token = bearer_token(authorization)
+    if token is None:
         return None
-    scope = known_scope(credentials.credentials)
+    scope = known_scope(token)
     if scope is None:
         raise Unauthorized(
             "The bearer token is not one of SYNDICATE_API_TOKENS or SYNDICATE_INGEST_TOKENS."
         )
-    return fingerprint(credentials.credentials) if "admin" in GRANTS[scope] else None
+    return fingerprint(token) if "admin" in GRANTS[scope] else None
 
 
 MaybeAdmin = Annotated[str | None, Depends(optional_admin)]
