@@ -30,6 +30,20 @@ ODD_STRINGS = st.sampled_from(
      "X in", "&", "<", "]]>", "\u200b", "e\u0301", "\U0001f600"]
 )  # fmt: skip
 TEXT = st.one_of(ODD_STRINGS, st.text(max_size=12))
+#: what goes where a number is expected (versions, leads, update numbers): often, so that every
+#: run meets unicode digits and numbers too long for ``int``
+NUMBERISH = st.one_of(
+    st.sampled_from(
+        ["²", "١٢", "३", "Ⅻ", "½", "9" * 30, "9" * 5000, "-1", "3.5", "1e9", "", " 7 "]
+    ),
+    TEXT,
+)
+#: what goes where a date is expected
+DATEISH = st.one_of(
+    st.sampled_from(["2026-13-45T00:00:00Z", "20261345T996199Z", "Mon, 99 Foo 2026 99:99:99 +9999",
+                     "0000-00-00", "9999-12-31T23:59:59+23:59", "²⁰²⁶-01-01", "", "-1"]),
+    TEXT,
+)  # fmt: skip
 #: JSON values of every type, nested a little
 LEAF = st.one_of(
     TEXT,
@@ -88,9 +102,22 @@ def attr(value: str) -> str:
 
 
 @PROFILE
-@given(st.dictionaries(st.sampled_from(NINJS_FIELDS), JSON_VALUE, max_size=8), st.booleans())
-def test_ninjs_fields_hold_anything(fields: dict[str, Any], envelope: bool) -> None:
-    item = {"uri": "urn:x:1", "headline": "Harbour opens at dawn", "body_text": "Body.", **fields}
+@given(
+    st.fixed_dictionaries(
+        {
+            "version": st.one_of(NUMBERISH, JSON_VALUE),
+            "versioncreated": st.one_of(DATEISH, JSON_VALUE),
+        }
+    ),
+    st.dictionaries(st.sampled_from(NINJS_FIELDS), JSON_VALUE, max_size=8),
+    st.booleans(),
+)
+def test_ninjs_fields_hold_anything(
+    numbered: dict[str, Any], fields: dict[str, Any], envelope: bool
+) -> None:
+    item = {"uri": "urn:x:1", "headline": "Harbour opens at dawn", "body_text": "Body."}
+    item.update(numbered)
+    item.update(fields)
     document: Any = {"data": {"item": item}} if envelope else item
     check(json.dumps(document).encode(), "application/json")
     check(json.dumps(document).encode(), "application/ninjs+json")
@@ -162,7 +189,9 @@ SLOTS = ["lang", "title", "status", "key", "version", "date", "date2", "note", "
 @PROFILE
 @given(
     st.sampled_from(sorted(TEMPLATES)),
-    st.fixed_dictionaries(dict.fromkeys(SLOTS, TEXT)),
+    st.fixed_dictionaries(
+        {**dict.fromkeys(SLOTS, TEXT), "version": NUMBERISH, "date": DATEISH, "date2": DATEISH}
+    ),
 )
 def test_xml_fields_hold_anything(fmt: str, values: dict[str, str]) -> None:
     filled = {slot: attr(value) for slot, value in values.items()}
@@ -181,22 +210,27 @@ def test_xml_fields_hold_anything(fmt: str, values: dict[str, str]) -> None:
 
 
 @PROFILE
-@given(st.fixed_dictionaries(dict.fromkeys(("flag", "version", "by", "text", "date"), TEXT)))
+@given(
+    st.fixed_dictionaries(
+        {"flag": TEXT, "version": NUMBERISH, "by": TEXT, "text": TEXT, "date": DATEISH}
+    )
+)
 def test_teletype_and_text_fields_hold_anything(values: dict[str, str]) -> None:
     v = {k: value.replace("\x02", "").replace("\x03", "") for k, value in values.items()}
     anpa = (
-        f"\x16\x16\x01A1234\r\nr i\x13\x11 BC-EU--Canal-Boats {v['version']}Ld-Writethru   "
-        f"{v['date']} 0400\r\n\x02^BC-EU--Canal-Boats, {v['flag']},400<\r\n^Canal boats return "
+        f"\x16\x16\x01A1234\r\nr i\x13\x11 BC-EU--Canal-Boats {v['version']}thLd-Writethru   "
+        f"04-11 0400\r\n\x02^BC-EU--Canal-Boats, {v['flag']},400<\r\n^Canal boats return "
         f"{v['text']}<\r\n^{v['flag']}<\r\n^By {v['by']}=\r\n\t   AMSTERDAM (AP) _ {v['text']}\r\n"
         f"\x03AP-WF-{v['date']}-26 1012GMT<\r\n"
     )
     iptc = (
-        f"\x01abc001 3 i 120  dpa 0001\r\n\r\nGermany/weather/\r\n\x02{v['flag']}\r\n"
+        f"\x01abc001 3 i 120  dpa 0001\r\n\r\nGermany/weather/\r\n\x02{v['version']}TH LEAD\r\n{v['flag']}\r\n"
         f"Storm closes airports {v['text']} =\r\nBy {v['by']} =\r\n\r\n   Hamburg (dpa) - {v['text']}\r\n"
         f"\r\n# dpa NOTEBOOK\r\n- Reporting by: {v['by']}\r\n\x03{v['date']} GMT Mar {v['version']}\r\n"
     )
     text = (
-        f"{v['flag']}-Harbour opens {v['text']}\n\n({v['text']})\nBy {v['by']}\n"
+        f"UPDATE {v['version']}-{v['flag']}-Harbour opens {v['text']}\n\n({v['text']})\n"
+        f"By {v['by']}\n"
         f"OSLO, {v['date']} (Reuters) - {v['text']}\n(Reporting by {v['by']})\n"
     )
     check(anpa.encode("utf-8"), "text/x-anpa1312")
