@@ -82,6 +82,7 @@ def parse_date(text: str, reference: date | None) -> date | bool | None:
     return infer_year(month, day, reference)
 
 
+@lru_cache(maxsize=1024)
 def caption_date(text: str) -> date | None:
     """The first full date written in a caption (``February 2, 2026``), if any."""
     if not _YEAR.search(text):

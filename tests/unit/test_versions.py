@@ -233,23 +233,26 @@ def test_nitf_an_older_issue_date_is_stale() -> None:
     assert play(newer, older)[0] == ["new", "stale"]
 
 
-@pytest.mark.parametrize("fmt", ["rss", "atom"])
+@pytest.mark.parametrize("fmt", ["rss", "atom", "jsonfeed"])
 def test_feeds_an_item_with_an_older_date_is_stale(fmt: str) -> None:
-    def entry(date: str, body: str) -> bytes:
+    def entry(when: datetime, body: str) -> bytes:
         if fmt == "rss":
-            return rss("Harbour opens at dawn", body, date=date)
-        return (
-            '<entry xmlns="http://www.w3.org/2005/Atom"><id>urn:x:e1</id>'
-            f"<title>Harbour opens at dawn</title><updated>{date}</updated>"
-            f"<content>{body}</content></entry>"
-        ).encode()
+            return rss(
+                "Harbour opens at dawn", body, date=when.strftime("%a, %d %b %Y %H:%M:%S +0000")
+            )
+        if fmt == "atom":
+            return (
+                '<entry xmlns="http://www.w3.org/2005/Atom"><id>urn:x:e1</id>'
+                f"<title>Harbour opens at dawn</title><updated>{when.isoformat()}</updated>"
+                f"<content>{body}</content></entry>"
+            ).encode()
+        item = {"id": "e1", "title": "Harbour opens at dawn", "content_text": body}
+        item["date_modified"] = when.isoformat()
+        return json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [item]}).encode()
 
-    if fmt == "rss":
-        newer = one(entry("Wed, 04 Mar 2026 10:00:00 +0000", "New."))
-        older = one(entry("Wed, 04 Mar 2026 08:00:00 +0000", "Old."))
-    else:
-        newer = one(entry("2026-03-04T10:00:00Z", "New."))
-        older = one(entry("2026-03-04T08:00:00Z", "Old."))
+    newer = one(entry(datetime(2026, 3, 4, 10, tzinfo=UTC), "New."))
+    older = one(entry(datetime(2026, 3, 4, 8, tzinfo=UTC), "Old."))
+    assert newer.format == older.format == fmt
     assert play(newer, older)[0] == ["new", "stale"]
     assert play(older, newer)[0] == ["new", "update"]
 
