@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from services.ingest.api import router as ingest_router
+from services.ingest.sources.api import router as sources_router
 from services.publish.api import router as publish_router
 from services.publish.websub_api import router as websub_router
 from services.render.api import router as render_router
@@ -57,6 +58,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RateLimitMiddleware)
     openapi.install(app)
     app.include_router(ingest_router)
+    app.include_router(sources_router)
     app.include_router(render_router)
     app.include_router(publish_router)
     app.include_router(websub_router)
@@ -69,6 +71,7 @@ def create_app() -> FastAPI:
             "docs": f"{base}/docs",
             "openapi": f"{base}/openapi.json",
             "feeds": f"{base}/feeds",
+            "sources": f"{base}/v1/sources",
             "rss": f"{base}/feeds/all.rss",
             "atom": f"{base}/feeds/all.atom",
             "json": f"{base}/feeds/all.json",

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -133,20 +134,40 @@ def _render_at_start() -> None:
 
 
 @cli.command()
-def scheduler() -> None:
-    """Run the scheduler (Celery beat): due retries and other periodic work."""
+def scheduler(
+    sources: Annotated[
+        bool, typer.Option(help="Poll upstream sources too (the source poller's threads).")
+    ] = True,
+) -> None:
+    """Run the scheduler: Celery beat (due retries and other periodic work) and the poller of
+    upstream sources (feeds, drop folders). Run several for resilience: each due poll is
+    claimed by one of them."""
     from shared.celery_app import get_celery
 
     _setup_logging()
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    get_celery().start(
-        [
-            "beat",
-            "--schedule", str(settings.data_dir / "celerybeat-schedule"),
-            "--loglevel", settings.log_level.upper(),
-        ]
-    )  # fmt: skip
+    poller = None
+    if sources:
+        import socket
+
+        from services.ingest.sources.fetch import http_client
+        from services.ingest.sources.poller import Poller
+        from shared.redis_conn import get_redis
+
+        name = f"poller-{os.getpid()}@{socket.gethostname()}"
+        poller = Poller(get_redis, settings, http_client(), name=name).start()
+    try:
+        get_celery().start(
+            [
+                "beat",
+                "--schedule", str(settings.data_dir / "celerybeat-schedule"),
+                "--loglevel", settings.log_level.upper(),
+            ]
+        )  # fmt: skip
+    finally:
+        if poller is not None:
+            poller.stop()
 
 
 @cli.command()
@@ -325,6 +346,147 @@ def deliveries_replay(
         send(names.TASK_PUBLISH_DELIVER, again.id)
         typer.echo(f"{delivery_id}: replaying (replay {again.replays})")
     if failed:
+        raise typer.Exit(1)
+
+
+sources_cli = typer.Typer(
+    help="Upstream sources: feeds and drop folders pulled on a schedule.", no_args_is_help=True
+)
+cli.add_typer(sources_cli, name="sources")
+
+
+def _sources_call(action: Callable[[], object]) -> object:
+    """Run a sources action; a refusal is printed (with why) and the command fails."""
+    from shared.errors import SyndicateError
+
+    try:
+        return action()
+    except SyndicateError as exc:
+        typer.echo(f"refused: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _echo_model(value: object) -> None:
+    from pydantic import BaseModel
+
+    data = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@sources_cli.command("add")
+def sources_add(
+    name: Annotated[str, typer.Argument(help="What to call the source.")],
+    url: Annotated[str | None, typer.Option(help="An RSS, Atom or JSON Feed URL.")] = None,
+    path: Annotated[str | None, typer.Option(help="A drop folder (absolute).")] = None,
+    agency: Annotated[str | None, typer.Option(help="The wire it carries.")] = None,
+    interval: Annotated[int | None, typer.Option(min=1, help="Poll interval, seconds.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="auto, or the format to read.")] = "auto",
+    enabled: Annotated[bool, typer.Option("--enabled/--disabled")] = True,
+    timeout: Annotated[float | None, typer.Option(help="Seconds per fetch, all in.")] = None,
+    max_bytes: Annotated[int | None, typer.Option(help="Largest body or file.")] = None,
+) -> None:
+    """Add a feed (--url) or a drop folder (--path); prints the source."""
+    from services.ingest.sources import manage
+    from services.ingest.sources.model import SourceIn
+    from shared.redis_conn import get_redis
+
+    body = SourceIn(
+        name=name,
+        url=url,
+        path=path,
+        agency=agency,
+        interval_seconds=interval,
+        format=fmt,
+        enabled=enabled,
+        timeout_seconds=timeout,
+        max_bytes=max_bytes,
+    )
+    _echo_model(_sources_call(lambda: manage.create(get_redis(), body, get_settings())))
+
+
+@sources_cli.command("list")
+def sources_list() -> None:
+    """Every source with its health, one JSON object a line."""
+    from services.ingest.sources import manage
+    from shared.redis_conn import get_redis
+
+    for source in manage.show_all(get_redis(), get_settings()):
+        typer.echo(json.dumps(source.model_dump(mode="json"), ensure_ascii=False))
+
+
+@sources_cli.command("show")
+def sources_show(source_id: str) -> None:
+    """One source: configuration, health, WebSub."""
+    from services.ingest.sources import manage
+    from shared.redis_conn import get_redis
+
+    _echo_model(_sources_call(lambda: manage.show(get_redis(), source_id, get_settings())))
+
+
+@sources_cli.command("update")
+def sources_update(
+    source_id: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    url: Annotated[str | None, typer.Option()] = None,
+    path: Annotated[str | None, typer.Option()] = None,
+    agency: Annotated[str | None, typer.Option()] = None,
+    interval: Annotated[int | None, typer.Option(min=1)] = None,
+    fmt: Annotated[str | None, typer.Option("--format")] = None,
+    enabled: Annotated[bool | None, typer.Option("--enable/--disable")] = None,
+    timeout: Annotated[float | None, typer.Option()] = None,
+    max_bytes: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Change what is given; prints the source."""
+    from services.ingest.sources import manage
+    from services.ingest.sources.model import SourcePatch
+    from shared.redis_conn import get_redis
+
+    given = {
+        "name": name,
+        "url": url,
+        "path": path,
+        "agency": agency,
+        "interval_seconds": interval,
+        "format": fmt,
+        "enabled": enabled,
+        "timeout_seconds": timeout,
+        "max_bytes": max_bytes,
+    }
+    patch = SourcePatch(**{key: value for key, value in given.items() if value is not None})
+    _echo_model(_sources_call(lambda: manage.update(get_redis(), source_id, patch, get_settings())))
+
+
+@sources_cli.command("remove")
+def sources_remove(source_ids: list[str]) -> None:
+    """Remove sources (the stories they brought stay)."""
+    from functools import partial
+
+    from services.ingest.sources import manage
+    from shared.redis_conn import get_redis
+
+    for source_id in source_ids:
+        _sources_call(partial(manage.remove, get_redis(), source_id))
+        typer.echo(f"{source_id}: removed")
+
+
+@sources_cli.command("poll")
+def sources_poll(source_id: str) -> None:
+    """Poll a source now, in this process (the scheduler's own code), and print what it did;
+    exit 1 unless the poll succeeded."""
+    from dataclasses import asdict
+
+    from services.ingest.sources import manage
+    from services.ingest.sources.fetch import http_client
+    from services.ingest.sources.poll import poll
+    from shared.redis_conn import get_redis
+
+    _setup_logging()
+    settings = get_settings()
+    client = get_redis()
+    _sources_call(lambda: manage.load(client, source_id))
+    report = poll(client, source_id, settings, http_client())
+    typer.echo(json.dumps(asdict(report), ensure_ascii=False, indent=2, default=str))
+    if report.outcome not in ("ok", "not-modified"):
         raise typer.Exit(1)
 
 

@@ -3,7 +3,11 @@
 Nothing else in the service calls ``requests`` directly. Each request's host is resolved and
 checked by ``shared.netguard`` and the connection goes to that very address (TLS still verifies
 the host name through SNI and ``assert_hostname``), one pool per (address, port, host name).
-At most ``max_bytes`` of a response body are read.
+At most ``max_bytes`` of a response body are read (``truncated`` says when there was more).
+
+``request`` never follows a redirect (webhooks, WebSub). ``get`` follows a bounded number of
+them (source polling): every hop is resolved and checked by the guard again, a hop from https
+to http is refused, and the whole fetch, body included, keeps to one time budget.
 
 Every request also has a **total deadline** (``total_timeout``, by default connect + read
 timeout): the lookup, the connection, the answer's headers and the body together. The read
@@ -23,8 +27,9 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -32,10 +37,12 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from shared.errors import DeliveryError, TargetRefused
-from shared.netguard import IPNetwork, Target, check_url
+from shared.netguard import ALLOW_SETTING, HTTP_SETTING, IPNetwork, Target, check_url
 
 USER_AGENT = "Syndicate/0.1 (+https://syndicate.example/bot)"
 MAX_RESPONSE_BYTES = 64 * 1024
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,15 +52,23 @@ class HttpResult:
     body: bytes
     elapsed_ms: float
     address: str
+    #: the URL that answered (after any redirects ``get`` followed)
+    url: str = ""
+    #: each redirect followed: (status, the URL it sent us to)
+    redirects: tuple[tuple[int, str], ...] = ()
+    #: the body was longer than ``max_bytes``; only that much was kept
+    truncated: bool = False
 
 
 @dataclass
 class Guard:
-    """The SSRF policy for one kind of target."""
+    """The SSRF policy for one kind of target (and the settings its refusals name)."""
 
     allowed: Sequence[IPNetwork] = ()
     allow_http: bool = False
     resolver: Any = None
+    allow_setting: str = ALLOW_SETTING
+    http_setting: str = HTTP_SETTING
 
 
 # --- the total deadline ------------------------------------------------------------------------
@@ -265,29 +280,103 @@ class Client:
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
+        timeout: tuple[float, float] | None = None,
+        max_bytes: int | None = None,
+        deadline: float | None = None,
     ) -> HttpResult:
         """Send one request to a guarded, pinned target. Raises ``TargetRefused`` or
-        ``DeliveryError`` (timeouts, the total deadline, refused connections, TLS failures)."""
+        ``DeliveryError`` (timeouts, the total deadline, refused connections, TLS failures).
+
+        ``timeout`` (connect, read) and ``max_bytes`` override the client's; ``deadline`` (a
+        ``time.monotonic()`` instant) replaces the client's total deadline for this request."""
         started = time.perf_counter()
-        deadline = _Deadline(self.deadline_seconds)
-        target = self._check(url, guard, deadline)
-        _WATCHDOG.arm(deadline)
-        _current.deadline = deadline
+        seconds = self.deadline_seconds if deadline is None else deadline - time.monotonic()
+        total = _Deadline(max(0.0, seconds))
+        target = self._check(url, guard, total)
+        _WATCHDOG.arm(total)
+        _current.deadline = total
         try:
-            status, response_headers, body = self._exchange(
-                method, url, target, data, headers, params, deadline
+            status, response_headers, body, truncated = self._exchange(
+                method,
+                url,
+                target,
+                data,
+                headers,
+                params,
+                total,
+                timeout or (self.connect_timeout, self.read_timeout),
+                self.max_bytes if max_bytes is None else max_bytes,
             )
         finally:
             _current.deadline = None
-            _WATCHDOG.disarm(deadline)
-            deadline.close()
+            _WATCHDOG.disarm(total)
+            total.close()
         return HttpResult(
             status=status,
             headers=response_headers,
             body=body,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             address=str(target.address),
+            url=url,
+            truncated=truncated,
         )
+
+    def get(
+        self,
+        url: str,
+        *,
+        guard: Guard,
+        headers: Mapping[str, str] | None = None,
+        max_redirects: int = 5,
+        budget: float | None = None,
+        max_bytes: int | None = None,
+    ) -> HttpResult:
+        """``GET`` following at most ``max_redirects`` redirects, each hop checked by the guard
+        (an https → http hop is refused), within ``budget`` seconds in all, body included.
+
+        Raises ``TargetRefused`` (a hop the guard refuses) or ``DeliveryError`` (too many
+        redirects, timeouts, connection failures)."""
+        started = time.monotonic()
+        deadline = started + budget if budget is not None else None
+        redirects: list[tuple[int, str]] = []
+        current = url
+        while True:
+            timeout = None
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise DeliveryError(f"timed out after {budget:g} s", resource=url)
+                timeout = (min(self.connect_timeout, left), left)
+            answer = self.request(
+                "GET",
+                current,
+                guard=guard,
+                headers=headers,
+                timeout=timeout,
+                max_bytes=max_bytes,
+                deadline=deadline,
+            )
+            location = _header(answer.headers, "location")
+            if answer.status not in REDIRECT_STATUSES or not location:
+                return replace(
+                    answer,
+                    url=current,
+                    redirects=tuple(redirects),
+                    elapsed_ms=(time.monotonic() - started) * 1000,
+                )
+            following = urljoin(current, location.strip())
+            if len(redirects) >= max_redirects:
+                raise DeliveryError(
+                    f"more than {max_redirects} redirects (the last to {following})", resource=url
+                )
+            if urlsplit(current).scheme == "https" and urlsplit(following).scheme != "https":
+                raise TargetRefused(
+                    f"redirect from {current} to {following} refused: https must not become "
+                    "plain http",
+                    resource=url,
+                )
+            redirects.append((answer.status, following))
+            current = following
 
     def _check(self, url: str, guard: Guard, deadline: _Deadline) -> Target:
         """The guard's check, its lookup bounded by the connect timeout (and the deadline)."""
@@ -308,7 +397,9 @@ class Client:
         headers: Mapping[str, str] | None,
         params: Mapping[str, str] | None,
         deadline: _Deadline,
-    ) -> tuple[int, dict[str, str], bytes]:
+        timeout: tuple[float, float],
+        max_bytes: int,
+    ) -> tuple[int, dict[str, str], bytes, bool]:
         try:
             request = requests.Request(
                 method,
@@ -325,7 +416,7 @@ class Client:
             prepared.syndicate_server_name = target.host  # type: ignore[attr-defined]
             response = self.session.send(
                 prepared,
-                timeout=(self.connect_timeout, self.read_timeout),
+                timeout=timeout,
                 allow_redirects=False,
                 stream=True,
             )
@@ -337,8 +428,9 @@ class Client:
         except (requests.RequestException, ValueError) as exc:
             detail = _late(deadline) or f"request failed: {_short(exc)}"
             raise DeliveryError(detail, resource=url) from None
+        truncated = False
         try:
-            body = response.raw.read(self.max_bytes, decode_content=True) or b""
+            body, truncated = _read_body(response.raw, max_bytes)
         except Exception as exc:  # noqa: BLE001 - a broken body is a failed attempt, not a crash
             if deadline.expired:
                 raise DeliveryError(_late(deadline) or "timed out", resource=url) from None
@@ -347,7 +439,30 @@ class Client:
             response.close()
         if deadline.expired:  # the watchdog cut the body short: the answer is not complete
             raise DeliveryError(_late(deadline) or "timed out", resource=url)
-        return response.status_code, dict(response.headers), body
+        return response.status_code, dict(response.headers), body, truncated
+
+
+def _read_body(raw: Any, max_bytes: int) -> tuple[bytes, bool]:
+    """Up to ``max_bytes`` of the (decoded) body, and whether there was more; one socket read at
+    a time (the watchdog ends a read that outlives the request's deadline)."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= max_bytes:
+        chunk = raw.read1(min(_CHUNK, max_bytes + 1 - total), decode_content=True)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    body = b"".join(chunks)
+    return body[:max_bytes], total > max_bytes
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name."""
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
 
 
 def check_target(url: str, guard: Guard, timeout: float) -> Target:
@@ -364,7 +479,13 @@ def check_target(url: str, guard: Guard, timeout: float) -> Target:
 
 def _checked(url: str, guard: Guard, timeout: float) -> Target:
     lookup = _LOOKUPS.submit(
-        check_url, url, allowed=guard.allowed, allow_http=guard.allow_http, resolver=guard.resolver
+        check_url,
+        url,
+        allowed=guard.allowed,
+        allow_http=guard.allow_http,
+        resolver=guard.resolver,
+        allow_setting=guard.allow_setting,
+        http_setting=guard.http_setting,
     )
     return lookup.result(timeout=timeout)
 
@@ -382,8 +503,6 @@ def _host_header(target: Target) -> str:
 
 
 def _pinned_url(target: Target) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(target.url)
     address = str(target.address)
     host = f"[{address}]" if ":" in address else address

@@ -294,3 +294,47 @@ def rate_limit(client: str) -> str:
     """String with a TTL: one client's GCRA theoretical arrival time (µs), shared by every API
     process. ``client`` is ``token:{fingerprint}`` or ``addr:{address}``."""
     return f"{PREFIX}ratelimit:{client}"
+
+
+# --- ingest: upstream sources (issue #6) ------------------------------------------------------
+
+
+def source(source_id: str) -> str:
+    """Hash: one source (``config``, poll ``state``, ``websub`` as JSON; ``taken`` counter)."""
+    return f"{PREFIX}source:{source_id}"
+
+
+def sources() -> str:
+    """Sorted set of source ids by creation time."""
+    return f"{PREFIX}sources"
+
+
+def sources_due() -> str:
+    """Sorted set: enabled source ids scored by when to poll them next (epoch seconds, Redis
+    clock). A claimed source's score is a lease ahead until its poll records the real time."""
+    return f"{PREFIX}sources:due"
+
+
+def source_poll_lock(source_id: str) -> str:
+    """Lock held by the scheduler polling a source (one poll of a source at a time)."""
+    return f"{PREFIX}source:{source_id}:poll-lock"
+
+
+def source_seen(source_id: str) -> str:
+    """Hash: entry key (``guid:…``, ``link:…``, ``hash:…``) → hash of the entry last taken."""
+    return f"{PREFIX}source:{source_id}:seen"
+
+
+def source_seen_at(source_id: str) -> str:
+    """Sorted set: entry keys by when a poll last saw them (the oldest are forgotten first)."""
+    return f"{PREFIX}source:{source_id}:seen-at"
+
+
+def source_items(source_id: str) -> str:
+    """Sorted set: wire ids a source produced, by time taken (capped)."""
+    return f"{PREFIX}source:{source_id}:items"
+
+
+def source_files(source_id: str) -> str:
+    """Hash: drop-folder file name → what the last poll saw of it (size, mtime, since when)."""
+    return f"{PREFIX}source:{source_id}:files"

@@ -131,6 +131,16 @@ class WireItem(Frozen):
     error: dict[str, Any] | None = None
     story_ids: list[str] = Field(default_factory=list)
     event_ids: list[str] = Field(default_factory=list)
+    source_id: str | None = Field(
+        default=None, description="The upstream source (feed, hub or drop folder) it came from."
+    )
+    source_entry: str | None = Field(
+        default=None, description="Which entry or file of that source: its key or file name."
+    )
+    default_agency: str | None = Field(
+        default=None,
+        description="The source's agency: the last resort of the agency precedence chain.",
+    )
 
 
 class Event(Frozen):

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.errors import ConfigurationError
 from shared.models import Story
+from shared.plaintext import plain
 from shared.settings import Settings
 from shared.slugs import slug
 
@@ -37,11 +38,14 @@ RESERVED = frozenset({"all", "sections", "agencies", "contributors"})
 def name_slug(value: str) -> str:
     """The slug a section, agency or contributor is compared by (the one its feed is named by):
     ASCII when the name has letters or digits in ASCII transliteration, else a short stable
-    hash, so that two names in, say, Chinese or Arabic script never compare equal."""
+    hash, so that two names in, say, Chinese or Arabic script never compare equal. Built from
+    the plain-text value (markup and control characters gone: copy is untrusted), so
+    ``Sport<script>…</script>`` compares as ``sport``."""
+    value = plain(value)
     base = slug(value)
-    if base != "untitled" or value.strip().casefold() == "untitled":
+    if base != "untitled" or value.casefold() == "untitled":
         return base
-    return "n-" + hashlib.sha256(value.strip().casefold().encode("utf-8")).hexdigest()[:12]
+    return "n-" + hashlib.sha256(value.casefold().encode("utf-8")).hexdigest()[:12]
 
 
 class NamedFeed(BaseModel):

@@ -18,6 +18,7 @@ from shared.errors import TargetRefused
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 ALLOW_SETTING = "SYNDICATE_WEBHOOK_ALLOWED_NETWORKS"
+HTTP_SETTING = "SYNDICATE_WEBHOOK_ALLOW_HTTP"
 
 #: ranges refused unless allowed, each with the name a log reader understands
 BLOCKED: tuple[tuple[IPNetwork, str], ...] = tuple(
@@ -71,8 +72,11 @@ def embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
-def blocked_reason(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | None:
-    """Why ``ip`` may not be reached, or ``None`` when it may."""
+def blocked_reason(
+    ip: IPAddress, allowed: Sequence[IPNetwork] = (), setting: str = ALLOW_SETTING
+) -> str | None:
+    """Why ``ip`` may not be reached, or ``None`` when it may (``setting`` names the setting
+    that would allow it)."""
     candidates: list[IPAddress] = [ip]
     inner = embedded_ipv4(ip)
     if inner is not None:
@@ -86,11 +90,11 @@ def blocked_reason(ip: IPAddress, allowed: Sequence[IPNetwork] = ()) -> str | No
                 hidden = f" (hidden in {ip})" if candidate is not ip else ""
                 return (
                     f"address {candidate}{hidden} is in {network} ({label}); "
-                    f"allow it with {ALLOW_SETTING}"
+                    f"allow it with {setting}"
                 )
     for candidate in candidates:
         if candidate.is_multicast or candidate.is_reserved or candidate.is_unspecified:
-            return f"address {candidate} is not a public unicast address; allow it with {ALLOW_SETTING}"
+            return f"address {candidate} is not a public unicast address; allow it with {setting}"
     return None
 
 
@@ -143,9 +147,12 @@ def check_url(
     allowed: Sequence[IPNetwork] = (),
     allow_http: bool = False,
     resolver: object = None,
+    allow_setting: str = ALLOW_SETTING,
+    http_setting: str = HTTP_SETTING,
 ) -> Target:
-    """Resolve and check ``url``; raise ``TargetRefused`` naming the reason (never another
-    exception: the URL may come straight from a client)."""
+    """Resolve and check ``url``; raise ``TargetRefused`` naming the reason and the settings that
+    would allow it (webhooks' by default, sources name their own). Never another exception: the
+    URL may come straight from a client."""
     shown = redact(url)  # what errors say: never a password the URL carried
     try:
         parts = urlsplit(url)
@@ -168,13 +175,13 @@ def check_url(
     if not addresses:
         raise TargetRefused(f"host {host!r} has no address", resource=url)
     for address in addresses:
-        reason = blocked_reason(address, allowed)
+        reason = blocked_reason(address, allowed, allow_setting)
         if reason:
             raise TargetRefused(f"{host} refused: {reason}", resource=url)
     address = addresses[0]
     if scheme == "http" and not allow_http and not is_allowed_network(address, allowed):
         raise TargetRefused(
-            f"{url!r}: plain http:// is refused; use https:// or set SYNDICATE_WEBHOOK_ALLOW_HTTP",
+            f"{url!r}: plain http:// is refused; use https:// or set {http_setting}",
             resource=url,
         )
     return Target(scheme=scheme, host=host, port=port, address=address, url=url)

@@ -301,6 +301,82 @@ class Settings(BaseSettings):
             else:
                 yield name, value
 
+    # --- ingest: upstream sources (issue #6) ------------------------------------------------
+    source_min_interval_seconds: int = Field(
+        default=60, ge=1, description="Shortest poll interval a source may ask for (seconds)."
+    )
+    source_default_interval_seconds: int = Field(
+        default=300, ge=1, description="Poll interval of a source that names none (seconds)."
+    )
+    source_max_delay_seconds: int = Field(
+        default=6 * 3600,
+        ge=1,
+        description="Longest wait that error backoff, Cache-Control max-age or Retry-After may "
+        "put between two polls (a longer interval of the source's own still stands).",
+    )
+    source_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Default per-source budget of one fetch, redirects and body included.",
+    )
+    source_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        gt=0,
+        description="Default largest feed body, push or dropped file of a source (bytes).",
+    )
+    source_max_redirects: int = Field(
+        default=5, ge=0, le=20, description="Redirects followed per fetch (each hop re-checked)."
+    )
+    source_allowed_networks: Annotated[list[IPNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs that source URLs and their WebSub hubs may resolve to despite being "
+        "private/loopback.",
+    )
+    source_allow_http: bool = Field(
+        default=True, description="Allow plain http:// source URLs on the public internet."
+    )
+    source_poll_threads: int = Field(
+        default=8, ge=1, le=256, description="Polls in flight at once per scheduler process."
+    )
+    source_websub_poll_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="Safety-net poll interval of a source whose WebSub hub pushes to us.",
+    )
+    source_websub_lease_seconds: int = Field(
+        default=10 * 24 * 3600, gt=0, description="Lease we ask upstream WebSub hubs for."
+    )
+    source_file_settle_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="A dropped file is taken once its size and mtime have not changed for this "
+        "long (seen unchanged by two polls).",
+    )
+    source_folder_roots: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Folders under which drop-folder sources may live (default DATA_DIR/drop).",
+    )
+
+    @field_validator("source_allowed_networks", mode="before")
+    @classmethod
+    def _source_networks(cls, value: object) -> object:
+        value = _split_commas(value)
+        if isinstance(value, list):
+            return [_network(item) if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("source_folder_roots", mode="before")
+    @classmethod
+    def _source_roots_from_commas(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @property
+    def source_roots(self) -> list[Path]:
+        """Where drop folders may be: the configured roots, else ``DATA_DIR/drop``."""
+        roots = self.source_folder_roots or [self.data_dir / "drop"]
+        return [root.expanduser().resolve() for root in roots]
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

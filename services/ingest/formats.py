@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.ingest import teletype
+from services.ingest.agencies import canonical_agency
 from services.ingest.anpa1312 import parse_anpa1312
 from services.ingest.decoding import decode
 from services.ingest.draft import Draft
@@ -34,6 +35,8 @@ class ParseContext:
     content_type: str = "application/octet-stream"
     #: a format forced by the caller (``syndicate parse --format``); wins over everything
     format: str | None = None
+    #: the agency of the source the copy came from (issue #6): used when the copy names none
+    default_agency: str | None = None
 
 
 Parser = Callable[[str, ParseContext], list[Draft]]
@@ -189,4 +192,8 @@ def parse(data: bytes, ctx: ParseContext) -> list[Draft]:
     drafts = PARSERS[fmt](text, ctx)
     if not drafts:
         raise ParseError("the copy holds no story", format=fmt)
+    if ctx.default_agency:
+        # last in the agency precedence chain: only where the copy itself names no agency
+        default = canonical_agency(ctx.default_agency) or ctx.default_agency
+        drafts = [d if d.agency else d.model_copy(update={"agency": default}) for d in drafts]
     return drafts

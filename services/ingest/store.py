@@ -28,6 +28,30 @@ def save_wire(client: redis.Redis, item: WireItem, body: bytes) -> None:
     pipe.execute()
 
 
+_SAVE_ONCE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'meta', ARGV[1], 'body', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1
+"""
+
+
+def save_wire_once(client: redis.Redis, item: WireItem, body: bytes) -> bool:
+    """Store a raw item whose id is derived (a source's entry or file) unless it is already
+    stored: a poll run twice stores it once. True when this call stored it."""
+    stored = client.eval(
+        _SAVE_ONCE,
+        2,
+        keys.wire(item.id),
+        keys.wire_received(),
+        item.model_dump_json(),
+        body,
+        item.received_at.timestamp(),
+        item.id,
+    )
+    return bool(stored)
+
+
 def claim_idempotency_key(client: redis.Redis, token: str, key: str, wire_id: str) -> str | None:
     """Remember ``key`` → ``wire_id``; returns the earlier wire id if the key was used before."""
     name = keys.idempotency(token, key)

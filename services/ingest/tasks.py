@@ -51,7 +51,12 @@ def process_wire(wire_id: str) -> str:
     now = datetime.now(UTC)
     try:
         drafts = parse(
-            body, ParseContext(received=item.received_at, content_type=item.content_type)
+            body,
+            ParseContext(
+                received=item.received_at,
+                content_type=item.content_type,
+                default_agency=item.default_agency,
+            ),
         )
     except ParseError as exc:
         store.quarantine(client, item, exc, now)

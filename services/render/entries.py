@@ -7,7 +7,6 @@ JSON Feed) only choose where each field goes.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import mimetypes
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from urllib.parse import urlsplit
 
 from services.render import sanitize
 from shared.models import Story
-from shared.slugs import slug
+from shared.named_feeds import name_slug
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Roles that make a person an author of the story; every other role is a contributor.
@@ -45,11 +44,7 @@ def feed_slug(value: str) -> str:
     the name has letters or digits in ASCII transliteration; otherwise (a name written only in,
     say, Chinese or Arabic script) a short stable hash, so that two such names never share a feed.
     """
-    value = sanitize.plain(value)
-    base = slug(value)
-    if base != "untitled" or value.casefold() == "untitled":
-        return base
-    return "n-" + hashlib.sha256(value.casefold().encode("utf-8")).hexdigest()[:12]
+    return name_slug(value)
 
 
 @dataclass(frozen=True)

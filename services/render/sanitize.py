@@ -10,17 +10,16 @@ agency and contributor names feeds are labelled and slugged by) when a feed's sp
 
 from __future__ import annotations
 
-import html
 import re
 from urllib.parse import urlsplit
 
 import nh3
 
-# XML 1.0 forbids C0 controls except tab, LF and CR, lone surrogates, U+FFFE and U+FFFF; lxml
-# refuses to serialise them (a render would abort). C1 controls are legal but never meant in copy.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+from shared.plaintext import DROP_WITH_CONTENT, plain, strip_controls
+
+__all__ = ["ALLOWED_TAGS", "clean_html", "plain", "safe_url", "strip_controls"]
+
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--")
-_SPACE = re.compile(r"\s+")
 
 ALLOWED_TAGS = frozenset(
     {"p", "h2", "h3", "strong", "em", "b", "i", "a", "br", "blockquote", "ul", "ol", "li"}
@@ -28,30 +27,7 @@ ALLOWED_TAGS = frozenset(
 )
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt"}}
 URL_SCHEMES = frozenset({"http", "https"})
-# never kept, not even their text
-_DROP_WITH_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "noscript"})
-
-
-def strip_controls(value: str) -> str:
-    """``value`` without the characters XML cannot carry."""
-    return _FORBIDDEN.sub("", value)
-
-
-def plain(value: str | None) -> str:
-    """Plain text for a text field (title, summary, name, caption): no markup, no controls.
-
-    Text that holds something tag-like is run through nh3 with no tag allowed (scripts and their
-    content go), then unescaped back to text; ``Inflation < 2%`` and ``AT&T`` pass unchanged.
-    """
-    if not value:
-        return ""
-    value = strip_controls(value)
-    if _TAG.search(value):
-        value = html.unescape(
-            nh3.clean(value, tags=set(), clean_content_tags=set(_DROP_WITH_CONTENT))
-        )
-        value = strip_controls(value)
-    return _SPACE.sub(" ", value).strip()
+_DROP_WITH_CONTENT = DROP_WITH_CONTENT
 
 
 def _absolute_urls_only(element: str, attribute: str, value: str) -> str | None:
@@ -78,7 +54,7 @@ def safe_url(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
-    if _FORBIDDEN.search(value) or any(ch.isspace() for ch in value) or '"' in value:
+    if strip_controls(value) != value or any(ch.isspace() for ch in value) or '"' in value:
         return None
     try:
         parts = urlsplit(value)

@@ -53,6 +53,13 @@ class Service:
                 "SYNDICATE_VISIBILITY_TIMEOUT": "6",
                 "SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,1,1,1,1",
                 "SYNDICATE_LOG_LEVEL": "INFO",
+                # sources (issue #6): loopback upstreams, quick polls, a drop-folder root
+                "SYNDICATE_SOURCE_MIN_INTERVAL_SECONDS": "1",
+                "SYNDICATE_SOURCE_ALLOWED_NETWORKS": "127.0.0.0/8",
+                "SYNDICATE_SOURCE_FOLDER_ROOTS": str(self.data_dir / "drop"),
+                "SYNDICATE_SOURCE_FILE_SETTLE_SECONDS": "3",
+                "SYNDICATE_SOURCE_TIMEOUT_SECONDS": "10",
+                "SYNDICATE_SOURCE_WEBSUB_POLL_SECONDS": "120",
             }
         )
         env.update(self.env_extra)

@@ -51,6 +51,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/metrics"): "public",
     ("GET", "/healthz"): "public",
     ("GET", "/readyz"): "public",
+    # our WebSub subscriber's callback (issue #6): hubs must reach it; it answers only a pending
+    # request of ours (verification) or a correctly signed push (distribution)
+    ("GET", "/websub/callback/{source_id}"): "public",
+    ("POST", "/websub/callback/{source_id}"): "public",
 }
 #: routes not yet written when this table was: classified by their prefix (issue #6's sources
 #: are operator routes). A route that matches neither a row nor a prefix fails the first test.

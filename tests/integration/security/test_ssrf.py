@@ -2,9 +2,9 @@
 metadata, and the same hidden in other spellings). Each creator of a target is refused with a
 ``422`` problem naming the reason, and nothing is stored.
 
-``CREATORS`` lists every way a client hands us a URL we will call later. Issue #6's sources
-(upstream feeds) join it with one entry: a function that posts the URL as a source and one that
-lists the stored sources, e.g. ``Creator("source", create_source, list_sources)``.
+``CREATORS`` lists every way a client hands us a URL we will call later: webhook subscriptions
+(created or patched), WebSub callbacks, and upstream sources. A new one joins with one entry: a
+function that posts the URL and one that lists what was stored.
 """
 
 from __future__ import annotations
@@ -115,10 +115,25 @@ def _websub_intents(api: str) -> list[str]:
     return found
 
 
+def _source(api: str, url: str) -> requests.Response:
+    return requests.post(
+        f"{api}/v1/sources",
+        json={"name": "hostile upstream", "url": url},
+        headers=bearer(API_ADMIN),
+        timeout=10,
+    )
+
+
+def _sources(api: str) -> list[str]:
+    items = requests.get(f"{api}/v1/sources", headers=bearer(API_ADMIN), timeout=10)
+    return [item.get("url") or "" for item in items.json()["items"]]
+
+
 CREATORS = [
     Creator("webhook subscription", _subscribe, _subscriptions),
     Creator("webhook subscription PATCH", _patch_url, _subscriptions),
     Creator("WebSub callback", _websub, _websub_intents),
+    Creator("source", _source, _sources),
 ]
 SAFE_TARGET = "https://203.0.114.10/hook"  # a public address: stored, never called here
 
