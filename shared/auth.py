@@ -5,6 +5,9 @@ Two scopes: ``ingest`` tokens (``SYNDICATE_INGEST_TOKENS``) may post wire copy a
 deliveries and replays, WebSub listings, sources, the quarantine). A missing or unknown token is
 ``401``; a known token whose scope does not cover the route is ``403``. Tokens are compared in
 constant time against every configured token, whichever matches.
+
+Story reads are public but show more to an ``admin`` token (withheld and withdrawn stories):
+``MaybeAdmin`` is the optional check for them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import hashlib
 import hmac
 from typing import Annotated, Literal
 
-from fastapi import Depends, Security
+from fastapi import Depends, Header, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, Unauthorized
@@ -110,3 +113,27 @@ Caller = Annotated[str, Security(require_token, scopes=["admin"])]
 
 IngestCaller = Annotated[str, Security(require_ingest, scopes=["ingest"])]
 """A caller that may post wire copy (an ``ingest`` or ``admin`` token)."""
+
+
+def optional_admin(
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str | None:
+    """FastAPI dependency for public reads that show more to an ``admin`` token (withheld and
+    withdrawn stories): its fingerprint; ``None`` without a token or with an ``ingest`` token
+    (which reads what the public reads); 401 for a token the service does not know.
+
+    It reads the header itself rather than through the bearer scheme, so that the route stays
+    public in the OpenAPI description (no security requirement: a token is never needed)."""
+    token = bearer_token(authorization)
+    if token is None:
+        return None
+    scope = known_scope(token)
+    if scope is None:
+        raise Unauthorized(
+            "The bearer token is not one of SYNDICATE_API_TOKENS or SYNDICATE_INGEST_TOKENS."
+        )
+    return fingerprint(token) if "admin" in GRANTS[scope] else None
+
+
+MaybeAdmin = Annotated[str | None, Depends(optional_admin)]
+"""A public reader, or an admin caller who may read every story whatever its status."""

@@ -140,3 +140,14 @@ class DeliveryError(SyndicateError):
     type_slug = "delivery-failed"
     title = "Delivery failed"
     retryable = True
+
+
+# --- ingest: story visibility (issue #3) ---------------------------------------------------------
+
+
+class Gone(SyndicateError):
+    """A resource that existed and was withdrawn on purpose (a killed story)."""
+
+    status = 410
+    type_slug = "gone"
+    title = "Gone"

@@ -111,6 +111,11 @@ class Story(Frozen):
         default=None, description="The version number the agency gave this copy, if any."
     )
     wire_id: str | None = Field(default=None, description="The raw item this version came from.")
+    source_date: AwareDatetime | None = Field(
+        default=None,
+        description="The agency's own date of this copy (versionCreated, pubDate…), if any: "
+        "with source_version, how an older copy arriving late is told apart (issue #3).",
+    )
 
 
 class WireItem(Frozen):

@@ -29,7 +29,7 @@ _SERVICE = re.compile(
     r"(?P<slug>BC-[\w&'.-]+)(?:\s+(?P<version>[\w-]*(?:Ld|Writethru|Correction|Kill|Withdrawal|Sub|Adv)[\w-]*))?"
     r"\s+(?P<mm>\d\d)-(?P<dd>\d\d)(?:\s+\d+)?",
 )
-_LEAD = re.compile(r"(?P<n>\d+)(?:st|nd|rd|th)\s*Ld", re.IGNORECASE)
+_LEAD = re.compile(r"(?P<n>[0-9]{1,6})(?:st|nd|rd|th)\s*Ld", re.IGNORECASE)
 _TAG = re.compile(r"AP-[A-Z]{2}-(?P<m>\d\d)-(?P<d>\d\d)-(?P<y>\d\d)\s+(?P<H>\d\d)(?P<M>\d\d)GMT")
 _ADVISORY = re.compile(
     r"^(?:\(?Eds?:|AP Photos?\b|AP Video\b|EDITOR'S NOTE|With AP Photos|Embargoed|For use)",

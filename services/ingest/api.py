@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -15,9 +16,9 @@ from services.ingest import store
 from services.ingest.formats import MEDIA_TYPES, format_for_media_type
 from services.ingest.precheck import precheck
 from shared import names, stories
-from shared.auth import IngestCaller
+from shared.auth import IngestCaller, MaybeAdmin
 from shared.celery_app import send
-from shared.errors import BadRequest, NotFound, ParseError, PayloadTooLarge
+from shared.errors import BadRequest, Gone, NotFound, ParseError, PayloadTooLarge, Unauthorized
 from shared.ids import random_id
 from shared.models import Story, WireItem, WireStatus
 from shared.problems import problem_responses
@@ -26,6 +27,7 @@ from shared.settings import get_settings
 from shared.slugs import slug
 
 router = APIRouter(tags=["ingest"])
+log = logging.getLogger(__name__)
 
 
 class WireAccepted(BaseModel):
@@ -52,7 +54,7 @@ class StoryList(BaseModel):
 
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"The body is {declared} bytes; the limit is {limit} bytes.")
     body = bytearray()
     async for chunk in request.stream():
@@ -91,7 +93,7 @@ async def post_wire(
         raise BadRequest("The body is empty: send the wire copy as the request body.")
     client = get_redis()
     wire_id = random_id("wire")
-    unreadable = await run_in_threadpool(precheck, body, content_type)
+    unreadable = await run_in_threadpool(_checked, body, content_type)
     if unreadable is not None:
         # 422 at once, but the copy is kept: stored and quarantined with the same error
         _quarantine_at_once(client, wire_id, content_type, body, idempotency_key, unreadable)
@@ -119,6 +121,18 @@ async def post_wire(
     send(names.TASK_INGEST_WIRE, wire_id)
     response.headers["Location"] = f"/v1/wire/{wire_id}"
     return WireAccepted(id=wire_id, status="accepted")
+
+
+def _checked(body: bytes, content_type: str) -> ParseError | None:
+    """The pre-check, which must never lose the copy: if it fails in a way we did not foresee
+    (a bug), the copy is refused and quarantined like unreadable copy, with what went wrong."""
+    try:
+        return precheck(body, content_type)
+    except Exception as exc:  # any failure is turned into a kept, quarantined copy
+        log.exception("the pre-check failed on %d bytes of %s", len(body), content_type)
+        return ParseError(
+            f"the copy could not be read ({type(exc).__name__}: {exc})", format="unknown"
+        )
 
 
 def _quarantine_at_once(
@@ -190,19 +204,40 @@ def _matches(
     return not contributor or any(slug(c.name) == slug(contributor) for c in story.contributors)
 
 
+def _public_view(story: Story) -> Story:
+    """What a caller without a token may read of a story: usable stories only. A withdrawn
+    (killed) one is ``410 Gone`` with no content; a withheld (embargoed) one is as if it did not
+    exist, ``404``, so that not even its headline or existence leaks before its release."""
+    if story.status == "withdrawn":
+        raise Gone(f"Story {story.id!r} was withdrawn by its agency.", resource=story.id)
+    if story.status != "usable":
+        raise NotFound(f"No story {story.id!r}.", resource=story.id)
+    return story
+
+
 @router.get(
     "/v1/stories",
     response_model=StoryList,
     response_model_exclude_none=True,
+    responses=problem_responses(401),
     summary="Recent stories, newest first",
+    description="Without a token only usable stories are listed; `status` other than `usable` "
+    "(withheld, withdrawn, any) needs a bearer token.",
 )
 def list_stories(
+    caller: MaybeAdmin,
     section: str | None = None,
     agency: str | None = None,
     contributor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     status: Literal["usable", "withdrawn", "withheld", "any"] = "usable",
 ) -> StoryList:
+    if status != "usable" and caller is None:
+        raise Unauthorized(
+            f"Listing {status} stories needs an admin token (`Authorization: Bearer <token>` "
+            "with a token of SYNDICATE_API_TOKENS); "
+            "without one only usable stories are shown."
+        )
     client = get_redis()
     found: list[Story] = []
     offset, batch, scanned_limit = 0, 200, 5000
@@ -223,25 +258,31 @@ def list_stories(
     "/v1/stories/{story_id}",
     response_model=Story,
     response_model_exclude_none=True,
-    responses=problem_responses(404),
+    responses=problem_responses(401, 404, 410),
     summary="One story, latest version",
+    description="Without a token: a withdrawn story is `410`, a withheld one `404`.",
 )
-def get_story(story_id: str) -> Story:
+def get_story(story_id: str, caller: MaybeAdmin) -> Story:
     story = stories.get_story(get_redis(), story_id)
     if story is None:
         raise NotFound(f"No story {story_id!r}.", resource=story_id)
-    return story
+    return story if caller is not None else _public_view(story)
 
 
 @router.get(
     "/v1/stories/{story_id}/versions",
     response_model=StoryList,
     response_model_exclude_none=True,
-    responses=problem_responses(404),
+    responses=problem_responses(401, 404, 410),
     summary="Every version of a story, oldest first",
+    description="Without a token: only usable versions, and a withdrawn story is `410`, a "
+    "withheld one `404`.",
 )
-def get_story_versions(story_id: str) -> StoryList:
+def get_story_versions(story_id: str, caller: MaybeAdmin) -> StoryList:
     versions = stories.list_versions(get_redis(), story_id)
     if not versions:
         raise NotFound(f"No story {story_id!r}.", resource=story_id)
+    if caller is None:
+        _public_view(versions[-1])
+        versions = [v for v in versions if v.status == "usable"]
     return StoryList(items=versions)

@@ -31,7 +31,7 @@ from services.ingest.textclean import clean_inline, fold
 from shared.models import BodyBlock, Contributor, Dateline, Photo
 
 #: a whole first paragraph in parentheses: an editor's note, not story text
-_NOTE = re.compile(r"^\((?P<note>[^()]{3,400})\)$")
+NOTE = re.compile(r"^\((?P<note>[^()]{3,400})\)$")
 _CORRECTION_NOTE = re.compile(r"\bcorrect(?:s|ed|ing|ion)\b", re.IGNORECASE)
 _BYLINE = re.compile(r"^By\s+\S", re.IGNORECASE)
 _RULE = re.compile(r"^[_\-=*#~. ]{3,}$")
@@ -66,6 +66,8 @@ class Copy:
     summary: str | None = None
     language: str | None = None
     guid: str | None = None
+    #: a structured provider field scoping the guid (docs/formats.md, "Identity")
+    provider: str | None = None
     source_version: int | None = None
     published: datetime | None = None
     first_created: datetime | None = None
@@ -167,17 +169,17 @@ def _front(blocks: list[tuple[str, str]], scan: bool, reference: date | None) ->
             index < len(blocks)
             and blocks[index][0] == "p"
             and (
-                _NOTE.match(blocks[index][1])
-                or (_is_byline(blocks[index][1]) and front.byline is None)
+                NOTE.match(blocks[index][1])
+                or (is_byline(blocks[index][1]) and front.byline is None)
             )
         ):
             index += 1
         head, found = blocks[:index], index
     for _, text in head:
-        if (note := _NOTE.match(text)) and not attribution.looks_like_credit(note["note"]):
+        if (note := NOTE.match(text)) and not attribution.looks_like_credit(note["note"]):
             if _CORRECTION_NOTE.search(note["note"]) and front.correction is None:
                 front.correction = note["note"].strip()
-        elif _is_byline(text) and front.byline is None:
+        elif is_byline(text) and front.byline is None:
             front.byline = text
         elif _BULLET.match(text):
             front.highlights.append(_BULLET.sub("", text))
@@ -187,12 +189,11 @@ def _front(blocks: list[tuple[str, str]], scan: bool, reference: date | None) ->
 
 def _front_like(text: str) -> bool:
     return (
-        bool(_NOTE.match(text) or _is_byline(text) or _BULLET.match(text))
-        or len(text.split()) <= 12
+        bool(NOTE.match(text) or is_byline(text) or _BULLET.match(text)) or len(text.split()) <= 12
     )
 
 
-def _is_byline(text: str) -> bool:
+def is_byline(text: str) -> bool:
     return bool(_BYLINE.match(text)) and len(text.split()) <= 12
 
 
@@ -340,6 +341,7 @@ def normalise(copy: Copy, received: datetime | None = None) -> Draft:
             agency=agency,
             publisher=clean_inline(copy.publisher or "") or None,
             guid=copy.guid,
+            provider=clean_inline(copy.provider or "") or None,
             published=copy.published,
             first_created=copy.first_created,
             signal=signal,

@@ -105,7 +105,14 @@ ROLE_LABELS: dict[Role, str] = {
 assert set(ROLE_LABELS) == set(ROLES)
 
 _FRAME_TAIL = re.compile(r"[\s.=]+$")
-_LIST_TAIL = re.compile(r"[\s;,]*(?:\band\b)?[\s;,]*$", re.IGNORECASE)
+#: what may close a names list before the next role: separators, "and", and the " / - " that
+#: joins dpa's trailers on one line (``- Reporting by: X / - Editing by: Y``)
+_LIST_TAIL = re.compile(r"[\s;,/|–—-]*(?:\band\b)?[\s;,/|–—-]*$", re.IGNORECASE)
+#: Reuters' contact block: ``((jane.doe@thomsonreuters.com; +44 20 …; Reuters Messaging: …))``
+_CONTACT_BLOCK = re.compile(r"\(\((?:[^()]|\([^()]*\))*\)\)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w+])\+?\d[\d\s/().-]{5,}\d(?!\w)")
+_ISO_DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
 _FRAME_START = re.compile(r"^[\s(\[\-–—•*=]+")
 _SENTENCE = re.compile(r"(?<!\b[A-Z])(?<!\b[A-Z][a-z])(?<!\b[A-Z][a-z]{2})\.\s+(?=[A-Z\"“(])")
 _TIMESTAMP = re.compile(r"^[\w ,.]*\d{4}.*\b(?:GMT|UTC|HKT|ET|Updated)\b.*$", re.IGNORECASE)
@@ -164,8 +171,18 @@ def _strip_frame(text: str) -> str:
     return _FRAME_TAIL.sub("", text)
 
 
+#: the first words a role list can start with (after its frame): a cheap test before the full one
+_ROLE_START = re.compile(
+    r"[\s(\[\-–—•*=]*(?:with|based|additional|video|report|interview|writ|edit|compil|research|"
+    r"graphic|infographic|photo|translat|produc|contribut|autor|redaktion)",
+    re.IGNORECASE,
+)
+
+
 def looks_like_credit(text: str) -> bool:
     """Does ``text`` start like a role list (``(Reporting by …``, ``- Editing by: …``)?"""
+    if not _ROLE_START.match(text):
+        return False  # clears almost every story paragraph at its first word
     stripped = _strip_frame(text.strip()[:200])
     match = _ROLE_RE.match(stripped)
     return bool(match and match["phrase"])
@@ -297,14 +314,37 @@ def _read(core: str) -> list[Contributor] | None:
     return found if credited else None
 
 
+def redact_contacts(line: str) -> str:
+    """``line`` without e-mail addresses and phone numbers (a verbatim credit line is published;
+    the contacts in it are for editors)."""
+    out = _EMAIL.sub("", line)
+    out = _PHONE.sub(
+        lambda m: m.group() if _ISO_DATE.match(m.group().strip()) or _digits(m.group()) < 7 else "",
+        out,
+    )
+    out = re.sub(r"\s*([,;])(?:\s*[,;])+", r"\1", out)  # separators left doubled
+    out = re.sub(r"[\s,;:]+([)\]])", r"\1", out)  # … before a closing bracket
+    out = re.sub(r"([(\[])[\s,;:]+", r"\1", out)  # … after an opening one
+    out = re.sub(r"\(\s*\)|\[\s*\]", "", out)
+    return re.sub(r"\s{2,}", " ", out).strip(" ,;:")
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
 @lru_cache(maxsize=4096)
 def parse_credit_line(text: str) -> Attribution:
-    """Read one credit line of any style; unparseable lines are kept verbatim, crediting nobody.
+    """Read one credit line of any style; unparseable lines are kept verbatim (their e-mail
+    addresses and phone numbers redacted), crediting nobody. Reuters' ``((…))`` contact blocks
+    are taken out first: they name no one the story credits.
 
     Cached: an agency's credit lines repeat (every update of a story carries the same one, and a
     desk's staff is a small set), and the result is immutable.
     """
     line = clean_inline(text)
+    if "((" in line:
+        line = clean_inline(_CONTACT_BLOCK.sub(" ", line))
     core = _strip_frame(line)
     if not core:
         return _NOBODY
@@ -313,7 +353,7 @@ def parse_credit_line(text: str) -> Attribution:
     except NotNames:
         people = None
     if people is None:
-        return Attribution((), line, parsed=False)
+        return Attribution((), redact_contacts(line) or None, parsed=False)
     unique = tuple(dict.fromkeys(people))
     return Attribution(unique, format_credit_line(unique), parsed=True)
 

@@ -36,6 +36,7 @@ _WITH_AGENCY = re.compile(
 _NO_AGENCY = re.compile(
     r"^(?P<head>[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ .'’-]{1,40}(?:,\s*[A-Z][A-Za-z.'’ -]{1,30})?)\s+(?:—|–|--)\s+"
 )
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _CAPTION_DATE = re.compile(
     rf"\b(?P<mon>{_MONTH})\.?\s+(?P<day>\d{{1,2}}),?\s+(?P<year>(?:19|20)\d\d)\b", re.IGNORECASE
 )
@@ -81,8 +82,11 @@ def parse_date(text: str, reference: date | None) -> date | bool | None:
     return infer_year(month, day, reference)
 
 
+@lru_cache(maxsize=1024)
 def caption_date(text: str) -> date | None:
     """The first full date written in a caption (``February 2, 2026``), if any."""
+    if not _YEAR.search(text):
+        return None  # the cheap test: no year, no full date
     match = _CAPTION_DATE.search(text)
     if not match:
         return None

@@ -1,14 +1,24 @@
 """Identity and versioning: is this draft a new story, an update, a correction, a kill, or nothing new?
 
-Pure: given the story as stored (or ``None``) and a draft, say what to store and which event to
-emit. One identity rule for every format: the agency's GUID when the copy carries one, otherwise
-the agency, the dateline and the normalised headline; never a random id, so the same copy
-ingested twice is always one story.
+Pure: given the versions of the story we hold (or none) and a draft, say what to store and which
+event to emit. One identity rule for every format (docs/formats.md, "Identity"):
+
+- the agency's **GUID** when the copy carries one, scoped only by a *structured* provider field
+  when the format has one (NewsML-G2 ``provider``, NITF ``doc-id@regsrc``); never by a value
+  inferred from the content (the dateline's agency, a credit line), which can differ between
+  versions of one item;
+- otherwise the agency, the dateline (place and date) and the normalised headline;
+
+never a random id, so the same copy ingested twice is always one story.
 
 Versions (docs/formats.md, "Versions, corrections, kills"):
-- identical content: ``duplicate``, nothing stored, no event;
-- an older source version than the one held (``version``, ``RevisionId``, ``UPDATE 2-``, ``2nd Ld``):
-  ``stale``, nothing changes; after a kill, nothing but a kill changes the story either;
+- content equal to a version we hold: ``duplicate``, nothing stored, no event (the latest, or an
+  earlier one arriving again; only a copy explicitly newer than everything held may go back to
+  earlier wording);
+- an **older** copy: ``stale``, nothing changes (``is_older``: its own version number, else its
+  own date, is older than what we hold; a copy with neither a number nor any flag, where we hold
+  a numbered later version, is the first version); after a kill, nothing but a kill changes the
+  story either;
 - ``withhold``: the version is stored with status ``withheld`` and no event (a story first
   seen withheld was never published); a withheld story a later version releases emits
   ``story.published`` (its first publication); a published story that is withheld emits
@@ -19,6 +29,7 @@ Versions (docs/formats.md, "Versions, corrections, kills"):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -49,22 +60,86 @@ class Decision:
 
 def story_id_for(draft: Draft) -> str:
     """The story's stable id (see the module docstring)."""
-    agency = fold(draft.agency or "")
     if draft.guid:
-        return derived_id("st", "guid", agency, draft.guid.strip())
+        return derived_id("st", "guid", fold(draft.provider or ""), draft.guid.strip())
+    agency = fold(draft.agency or "")
     dateline = draft.dateline
     place = fold(dateline.place or "") if dateline else ""
     day = (dateline.date or "") if dateline else ""
     return derived_id("st", "text", agency, place, day, fold(draft.headline))
 
 
-_NOT_EDITORIAL = {"format", "published", "first_created", "source_version", "credit_line_parsed"}
+#: not editorial content: how the copy travelled, when and under which number; and the guid's
+#: provider scope (identity, not content)
+_NOT_EDITORIAL = frozenset(
+    {"format", "published", "first_created", "source_version", "credit_line_parsed", "provider"}
+)
 
 
 def content_hash(draft: Draft) -> str:
-    """Hash of what an editor would call the content: equal hashes mean a duplicate."""
-    editorial = draft.model_dump_json(exclude=_NOT_EDITORIAL)  # field order is fixed: stable
+    """Hash of what an editor would call the content: equal hashes mean a duplicate.
+
+    An ``update`` signal (``REFILE-``, ``UPDATE 2-``, ``sig:update``) is no content of its own:
+    a refile with the same text is the same story. Kills, withholds and corrections stay in.
+    """
+    if draft.signal == "update":
+        draft = draft.model_copy(update={"signal": None})  # hashed as plain copy
+    editorial = draft.model_dump_json(exclude=set(_NOT_EDITORIAL))  # field order is fixed: stable
     return hashlib.sha256(editorial.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the versions we hold say about order: their content hashes, the highest version
+    number the agency gave any of them, and the latest of the agency's own dates."""
+
+    hashes: frozenset[str]
+    source_version: int | None
+    source_date: datetime | None
+
+    @classmethod
+    def of(cls, versions: Sequence[Story]) -> Held:
+        numbers = [v.source_version for v in versions if v.source_version is not None]
+        dates = [v.source_date for v in versions if v.source_date is not None]
+        return cls(
+            frozenset(v.content_hash for v in versions),
+            max(numbers, default=None),
+            max(dates, default=None),
+        )
+
+
+def is_older(draft: Draft, held: Held) -> bool:
+    """Is this copy older than what we hold? (``stale``: it changes nothing.)
+
+    1. Both carry the agency's version number and they differ: the lower is older.
+    2. Otherwise (no number on one side, or equal numbers), both carry the agency's own date
+       (``versionCreated``, ``date.issue``, ``pubDate``, an ANPA/7901 transmission time): an
+       earlier date is older.
+    3. A copy with no number and no flag at all (no ``UPDATE``, ``Nth Ld``, correction, kill or
+       withhold) where we hold a numbered version above 1 is the first version: older.
+    """
+    mine, theirs = draft.source_version, held.source_version
+    if mine is not None and theirs is not None and mine != theirs:
+        return mine < theirs
+    if (
+        draft.published is not None
+        and held.source_date is not None
+        and draft.published < held.source_date
+    ):
+        return True
+    return mine is None and draft.signal is None and theirs is not None and theirs > 1
+
+
+def _is_newer(draft: Draft, held: Held) -> bool:
+    """Explicitly newer than everything held: a higher number, or a later own date."""
+    mine, theirs = draft.source_version, held.source_version
+    if mine is not None and theirs is not None and mine != theirs:
+        return mine > theirs
+    return (
+        draft.published is not None
+        and held.source_date is not None
+        and draft.published > held.source_date
+    )
 
 
 def event_id_for(story_id: str, version: int) -> str:
@@ -123,19 +198,16 @@ def _story(
         content_hash=digest,
         wire_id=wire_id,
         source_version=draft.source_version,
+        source_date=draft.published,
     )
 
 
-def _outcome(existing: Story | None, draft: Draft) -> Outcome:
+def _outcome(existing: Story | None, draft: Draft, held: Held) -> Outcome:
     if existing is None:
         return {"kill": "kill", "withhold": "withheld"}.get(draft.signal or "", "new")  # type: ignore[return-value]
     if existing.status == "withdrawn" and draft.signal != "kill":
         return "stale"
-    if (
-        draft.source_version is not None
-        and existing.source_version is not None
-        and draft.source_version < existing.source_version
-    ):
+    if is_older(draft, held):
         return "stale"
     if draft.signal == "kill":
         return "kill"
@@ -149,14 +221,23 @@ def _outcome(existing: Story | None, draft: Draft) -> Outcome:
 
 
 def decide(
-    existing: Story | None, draft: Draft, *, now: datetime, wire_id: str | None = None
+    existing: Story | None,
+    draft: Draft,
+    *,
+    now: datetime,
+    wire_id: str | None = None,
+    versions: Sequence[Story] | None = None,
 ) -> Decision:
-    """What this draft means given what we hold."""
+    """What this draft means given what we hold: ``existing`` is the latest version, ``versions``
+    every version oldest first (default: the latest alone)."""
     story_id = existing.id if existing else story_id_for(draft)
     digest = content_hash(draft)
-    if existing is not None and existing.content_hash == digest:
+    held = Held.of(versions if versions is not None else ([existing] if existing else []))
+    if existing is not None and (
+        existing.content_hash == digest or (digest in held.hashes and not _is_newer(draft, held))
+    ):
         return Decision("duplicate", None, None)
-    outcome = _outcome(existing, draft)
+    outcome = _outcome(existing, draft, held)
     if outcome == "stale":
         return Decision("stale", None, None)
     published = draft.published or now

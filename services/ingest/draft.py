@@ -32,6 +32,9 @@ class Draft(BaseModel):
     agency: str | None = None
     publisher: str | None = None
     guid: str | None = None
+    #: a structured provider field that scopes the guid (NewsML-G2 ``provider``, NITF
+    #: ``doc-id@regsrc``); never a value inferred from the content (decide.story_id_for)
+    provider: str | None = None
     published: AwareDatetime | None = None
     #: when the agency first created the story (NewsML ``firstCreated``), if it says
     first_created: AwareDatetime | None = None

@@ -84,6 +84,14 @@ _XML_ROOTS = {
     "entry": "atom",
     "html": "html",
 }
+#: roots that make markup an HTML page (or a fragment of one) rather than XML of some vocabulary:
+#: pages saved without a doctype or ``<html>`` (compared lower-cased: HTML is case-insensitive)
+HTML_ROOTS = frozenset(
+    {"html", "head", "body", "meta", "title", "link", "base", "style", "script", "noscript",
+     "div", "article", "section", "main", "header", "footer", "nav", "aside", "figure", "p",
+     "h1", "h2", "h3", "h4", "h5", "h6", "span", "a", "img", "ul", "ol", "table", "form",
+     "blockquote", "br", "hr", "center", "font", "b", "i", "em", "strong"}
+)  # fmt: skip
 
 
 def format_for_media_type(content_type: str) -> str:
@@ -106,7 +114,7 @@ def detect(text: str) -> str:
     if head.startswith(("{", "[")):
         return "json"
     if head.startswith("<"):
-        if "<!doctype html" in head or root_name(text) in ("html", "body", "head"):
+        if "<!doctype html" in head or (root_name(text) or "").lower() in HTML_ROOTS:
             return "html"
         return "xml"
     return "text"

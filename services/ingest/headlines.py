@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from services.ingest.draft import Signal
+from services.ingest.numbers import version_number
 
 _HEADLINE_FLAG = re.compile(
     r"^(?P<flag>UPDATE\s*\d*|REFILE|RPT|REPEAT|CORRECTED|CORRECTION|WRAPUP\s*\d*|KILL|KILLED|"
@@ -48,11 +49,14 @@ def split_headline_flags(headline: str) -> tuple[str, Signal | None]:
 
 
 _UPDATE_NUMBER = re.compile(
-    r"^(?:REFILE\s*[-–:]\s*)?(?:UPDATE|WRAPUP)\s*(?P<n>\d+)\s*[-–:]", re.IGNORECASE
+    r"^(?:(?:REFILE|RPT|REPEAT|CORRECTED|CORRECTION)\s*[-–:]\s*)*(?:UPDATE|WRAPUP)\s*(?P<n>[0-9]+)\s*[-–:]",
+    re.IGNORECASE,
 )
 
 
 def update_number(headline: str) -> int | None:
-    """The version an ``UPDATE 2-`` headline announces: the first story is 1, ``UPDATE 1`` is 2."""
+    """The version an ``UPDATE 2-`` headline announces: the first story is 1, ``UPDATE 1`` is 2
+    (also after ``REFILE-`` or ``CORRECTED-``: ``CORRECTED-UPDATE 2-`` corrects version 3)."""
     match = _UPDATE_NUMBER.match(headline.strip())
-    return int(match["n"]) + 1 if match else None
+    number = version_number(match["n"]) if match else None
+    return number + 1 if number is not None else None

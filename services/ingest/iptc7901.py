@@ -7,7 +7,8 @@
 ``- Reporting by: …``/``- Editing by: …`` lines are the credit lines (continuation lines
 indented) · sign-off (``dpa wsz jln``) · ``ETX`` · time (``131137 GMT Nov 13``).
 
-7901 carries no GUID: identity is the agency, dateline and headline (decide.py).
+7901 carries no GUID: identity is the agency, dateline and headline (decide.py). ``Nth LEAD``
+gives source version N+1 (a later lead is a later version), as ANPA's ``Nth Ld`` does.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ def parse_iptc7901(text: str, received: datetime | None = None) -> list[Draft]:
     header, body = strip_controls(header), strip_controls(body)
     lines = body.split("\n")
     signal: Signal | None = None
+    version: int | None = None
     # flag lines, then the headline (ending " =") and the byline ("By … =")
     index = 0
     while index < len(lines) and (
@@ -93,8 +95,10 @@ def parse_iptc7901(text: str, received: datetime | None = None) -> list[Draft]:
     ):
         flag = lines[index].strip().lower()
         signal = _FLAG_SIGNAL.get(flag, signal)
-        if re.match(r"\d+(?:st|nd|rd|th)\s+(?:lead|update)$", flag) and signal is None:
-            signal = "update"
+        if lead := re.match(r"([0-9]{1,6})(?:st|nd|rd|th)\s+(?:lead|update)$", flag):
+            # "2ND LEAD" is the story's third version, like ANPA's "2nd Ld"
+            version = int(lead[1]) + 1
+            signal = signal or "update"
         index += 1
     if index >= len(lines):
         raise ParseError("IPTC 7901 copy without a headline", format="iptc7901")
@@ -130,6 +134,7 @@ def parse_iptc7901(text: str, received: datetime | None = None) -> list[Draft]:
         default_agency=agency,
         published=_published(trailer, received),
         signal=signal,
+        source_version=version,
     )
     if not clean_inline(copy.headline):
         raise ParseError("IPTC 7901 copy without a headline", format="iptc7901")

@@ -16,6 +16,14 @@ _SPLIT = re.compile(
     r"\s*(?:,\s*(?:and|&|und|y)\s+|\s+(?:and|&|und)\s+|\s*&\s*|,|;)\s*", re.IGNORECASE
 )
 _IN_PLACE = re.compile(r"^(?P<name>.+?)\s+(?:in|from|IN|FROM)\s+(?P<place>[A-ZÀ-Þ].*)$")
+#: the same in an all-lower-case line (``jane doe in kyiv``), where the place has no capital
+_IN_PLACE_LOWER = re.compile(r"^(?P<name>.+?)\s+(?:in|from)\s+(?P<place>[^\W\d_].*)$")
+#: a newsroom, bureau or TV service: an organisation, not a person (``Gdansk Newsroom``,
+#: ``Reuters TV``, ``Reuters bureaus``, ``Bengaluru newsroom``)
+_NEWSROOM = re.compile(
+    r"^(?:[^\W\d_][\w.'’&-]*\s+){0,3}(?:newsrooms?|bureaux|bureaus?|tv|television|desks?)$",
+    re.IGNORECASE,
+)
 _ABBREVIATION = re.compile(r"^[A-Z][a-z]{1,4}\.$")
 _NOISE = re.compile(
     r"\s*(?:\([^)]*\)|<[^>]*>|\[[^\]]*\]|\S+@\S+|\+?\d[\d\s/().-]{5,}\d)\s*",
@@ -100,7 +108,9 @@ def split_names(text: str) -> list[tuple[str, str | None]]:
             region = f"{piece}." if piece.lower() in AP_STATES else piece
             entries[-1][1] = f"{entries[-1][1]}, {region}"
             continue
-        match = _IN_PLACE.match(piece)
+        match = _IN_PLACE.match(piece) or (
+            _IN_PLACE_LOWER.match(piece) if piece == piece.lower() else None
+        )
         name, place = (match["name"], match["place"]) if match else (piece, None)
         entries.append([undouble(name.strip()), proper_case(place.strip()) if place else None])
     resolved: list[tuple[str, str | None]] = []
@@ -109,6 +119,23 @@ def split_names(text: str) -> list[tuple[str, str | None]]:
             place = next((p for _, p in entries[index + 1 :] if p), None)
         resolved.append((str(name), place))
     return resolved
+
+
+def organisation_name(text: str) -> str | None:
+    """The name of a newsroom, bureau or TV service (``Reuters TV``), agency spelt its one way;
+    ``None`` when ``text`` is not one."""
+    text = re.sub(r"^the\s+", "", text, flags=re.IGNORECASE)
+    if not _NEWSROOM.match(text):
+        return None
+    words = text.split()
+    agency = canonical_agency(words[0])
+    if agency:
+        words[0] = agency
+    elif text == text.lower() or text == text.upper():
+        words = [proper_case(word) for word in words]
+    if words[-1].lower() in ("tv", "television"):
+        words[-1] = "TV" if words[-1].lower() == "tv" else "Television"
+    return " ".join(words)
 
 
 class NotNames(ValueError):
@@ -122,7 +149,7 @@ def contributors_of(
     (``lenient``: such pieces, job titles in a byline, are skipped instead)."""
     people: list[Contributor] = []
     for name, place in split_names(strip_noise(names_text)):
-        agency = canonical_agency(name)
+        agency = canonical_agency(name) or organisation_name(name)
         if agency:
             if not drop_agencies:
                 people.append(

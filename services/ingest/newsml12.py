@@ -21,6 +21,7 @@ from services.ingest.body import blocks_from_element
 from services.ingest.dates import parse_datetime
 from services.ingest.draft import Draft, Signal
 from services.ingest.nitf import nitf_copy
+from services.ingest.numbers import version_number
 from services.ingest.textclean import clean_inline, paragraphs
 from services.ingest.xmlsafe import child, descendants, first, local, parse_xml, text_of
 from shared.errors import ParseError
@@ -97,7 +98,7 @@ def _item_copy(item: etree._Element) -> Copy:
         ),
         language=_formal(language) or item.get("{http://www.w3.org/XML/1998/namespace}lang"),
         guid=_guid(identification),
-        source_version=int(revision_text) if revision_text.isdigit() else None,
+        source_version=version_number(revision_text),
         published=parse_datetime(
             text_of(first(management, "ThisRevisionCreated")) if management is not None else None
         ),

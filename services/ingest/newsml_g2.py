@@ -23,6 +23,7 @@ from services.ingest.body import blocks_from_element
 from services.ingest.dates import parse_datetime
 from services.ingest.draft import Draft, Signal
 from services.ingest.nitf import nitf_copy
+from services.ingest.numbers import version_number
 from services.ingest.personnames import is_person_name, proper_case
 from services.ingest.textclean import clean_inline, paragraphs
 from services.ingest.xmlsafe import child, children, descendants, first, local, parse_xml, text_of
@@ -186,7 +187,10 @@ def _item_copy(item: etree._Element) -> Copy:
         language=(language.get("tag") if language is not None else None)
         or item.get("{http://www.w3.org/XML/1998/namespace}lang"),
         guid=(item.get("guid") or "").strip() or None,
-        source_version=int(version) if version.isdigit() else None,
+        provider=(_qcode(provider) or (provider.get("literal") or "").strip().lower())
+        if provider is not None
+        else None,
+        source_version=version_number(version),
         published=parse_datetime(text_of(child(item_meta, "versionCreated"))),
         first_created=parse_datetime(text_of(child(item_meta, "firstCreated"))),
         signal=_signal(item_meta),

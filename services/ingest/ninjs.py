@@ -22,6 +22,7 @@ from services.ingest.assemble import Copy, normalise
 from services.ingest.body import blocks_from_html
 from services.ingest.dates import parse_datetime
 from services.ingest.draft import Draft, Signal
+from services.ingest.numbers import version_number
 from services.ingest.personnames import proper_case
 from services.ingest.textclean import clean_inline, paragraphs
 from services.ingest.xmlsafe import parse_json
@@ -150,13 +151,11 @@ def _signal(item: dict[str, Any]) -> tuple[Signal | None, str | None]:
     note = clean_inline(_str(item.get("ednote")))
     if not correction and note.lower().startswith(("correction", "corrects", "corrected")):
         correction = note
-    if not correction:
+    descriptions = item.get("descriptions")
+    if not correction and isinstance(descriptions, list):
         correction = clean_inline(
-            _text_by_role(item.get("descriptions"), ("correction",))
-            if any(
-                isinstance(d, dict) and d.get("role") == "correction"
-                for d in item.get("descriptions") or []
-            )
+            _text_by_role(descriptions, ("correction",))
+            if any(isinstance(d, dict) and d.get("role") == "correction" for d in descriptions)
             else ""
         )
     if status in _STATUS:
@@ -201,7 +200,7 @@ def _copy(item: dict[str, Any]) -> Copy:
         or None,
         language=_str(item.get("language")) or None,
         guid=guid or None,
-        source_version=int(version) if version.isdigit() else None,
+        source_version=version_number(version),
         published=parse_datetime(_str(item.get("versioncreated"))),
         first_created=parse_datetime(_str(item.get("firstcreated"))),
         signal=signal,

@@ -20,6 +20,7 @@ from services.ingest.assemble import Copy, normalise
 from services.ingest.body import blocks_from_element
 from services.ingest.dates import parse_datetime
 from services.ingest.draft import Draft, Signal
+from services.ingest.numbers import version_number
 from services.ingest.textclean import clean_inline
 from services.ingest.xmlsafe import child, first, local, parse_xml, text_of
 from shared.errors import ParseError
@@ -107,7 +108,8 @@ def nitf_copy(root: etree._Element, fmt: str = "nitf") -> Copy:
         guid=_attr(du_key, "key")
         or _attr(docdata, "management-doc-idref")
         or _attr(doc_id, "id-string"),
-        source_version=int(version) if version and version.isdigit() else None,
+        provider=_attr(doc_id, "regsrc"),
+        source_version=version_number(version),
         published=published,
         signal=_STATUS_SIGNAL.get(status),
         correction=correction,

@@ -21,9 +21,18 @@ _ADVISORY = re.compile(r"^\^|<$|^\(?\^?Eds?:|^AP-[A-Z]{2}-\d\d-\d\d-\d\d|^\(\(.*
 def is_signoff(text: str) -> bool:
     """A line that credits nobody: desk codes, sign-offs, copyright notices, advisories."""
     core = text.strip()
-    return bool(
-        DESK_CODE.match(core)
-        or _DPA_SIGNOFF.match(core)
-        or _COPYRIGHT.search(core)
-        or _ADVISORY.search(core)
+    if DESK_CODE.match(core) or _DPA_SIGNOFF.match(core):
+        return True
+    low = core.lower()
+    if (
+        "©" in core
+        or "(c)" in low
+        or "copyright" in low
+        or "reserved" in low
+        or "vorbehalten" in low
+    ) and _COPYRIGHT.search(core):
+        return True
+    # advisories open with ^, (, Eds or AP-, or close with <: the cheap test before the pattern
+    return (core.startswith(("^", "(", "E", "AP-")) or core.endswith("<")) and bool(
+        _ADVISORY.search(core)
     )

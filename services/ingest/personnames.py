@@ -32,8 +32,20 @@ NOT_NAME_WORDS = frozenset(
      "story", "this", "that", "the", "and", "with", "from", "for", "via", "by", "contributed",
      "reporting", "editing", "writing", "inputs", "user", "flickr", "salon", "slate",
      "politico", "facebook", "twitter", "instagram", "youtube", "viewing", "our", "your", "content",
-     "watch", "min", "read", "share", "subscribe", "follow", "video"}
+     "watch", "min", "read", "share", "subscribe", "follow", "video", "newsroom", "newsrooms",
+     "bureaus", "bureaux", "desks"}
 )  # fmt: skip
+#: Gaelic ``Mac`` surnames whose next letter is a capital (``MACDONALD`` → ``MacDonald``); ``Mac``
+#: alone is no rule (Macron, Machado, Macias), ``Mc`` always is (``MCKAY`` → ``McKay``)
+MAC_STEMS = frozenset(
+    {"allister", "arthur", "askill", "aulay", "bride", "callum", "carthy", "cormick", "dermott",
+     "donald", "donnell", "dougall", "ewan", "farlane", "gill", "gowan", "grath", "gregor",
+     "guire", "innes", "intosh", "intyre", "iver", "kay", "kenzie", "kinlay", "kinley",
+     "kinnon", "lachlan", "laren", "lean", "lellan", "lennan", "leod", "lure", "mahon", "manus",
+     "millan", "namara", "namee", "neil", "neill", "pherson", "queen", "rae", "sween",
+     "tavish", "vicar"}
+)  # fmt: skip
+_DOTTED_LOGIN = re.compile(r"[^\W\d_]{2,}\.[^\W\d_]{2,}")
 _ARTICLES = frozenset({"the", "el", "la", "le", "les", "los", "las", "der", "die", "das", "il"})
 _WORD = re.compile(r"^(?:[^\W\d_][\w'’.\-]*|[A-Z]\.?)$")
 
@@ -52,8 +64,17 @@ def _word_case(word: str, first: bool) -> str:
         elif index > 0 and parts[index - 1] in ("'", "’") and len(part) == 1:
             out.append(low)  # O'Neill's possessive-like single letters stay low (rare)
         else:
-            out.append(low[:1].upper() + low[1:])
+            out.append(_gaelic(low[:1].upper() + low[1:]))
     return "".join(out)
+
+
+def _gaelic(word: str) -> str:
+    """``Mckay`` → ``McKay``; ``Macdonald`` → ``MacDonald`` for the known ``Mac`` surnames."""
+    if word.startswith("Mc") and len(word) > 3 and word[2].isalpha():
+        return "Mc" + word[2].upper() + word[3:]
+    if word.startswith("Mac") and word[3:] in MAC_STEMS:
+        return "Mac" + word[3].upper() + word[4:]
+    return word
 
 
 @lru_cache(maxsize=8192)
@@ -90,14 +111,20 @@ def undouble(name: str) -> str:
 
 @lru_cache(maxsize=8192)
 def is_person_name(text: str) -> bool:
-    """Does ``text`` read as one person's name (1–5 words, capitalised, no organisation word)?
+    """Does ``text`` read as one person's name (1–5 words besides particles, capitalised, no
+    organisation word)?
 
-    One word is accepted only in capitals-and-lowercase (``Gillum``): credit lines name people
-    by surname after a byline. Organisations are refused by their words (``Pictures``, ``Pool``,
-    ``Getty``) or by a leading article (``The Local``, ``EL HERALDO``).
+    Particles do not count toward the five words (``María José García de la Torre``). One word
+    is accepted only in capitals-and-lowercase (``Gillum``): credit lines name people by surname
+    after a byline; a dotted login (``degenhardt.sandra``) is no name. Organisations are refused
+    by their words (``Pictures``, ``Pool``, ``Getty``, ``Newsroom``) or by a leading article
+    (``The Local``, ``EL HERALDO``).
     """
     words = text.split()
-    if not 1 <= len(words) <= 5 or "," in text:
+    named = [word for word in words if word.lower() not in PARTICLES]
+    if not 1 <= len(named) <= 5 or len(words) > 9 or "," in text:
+        return False
+    if any(_DOTTED_LOGIN.search(word) for word in words):
         return False
     if words[0].lower() in _ARTICLES and len(words) > 1:
         return False

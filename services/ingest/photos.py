@@ -8,6 +8,7 @@ organisation words are not people; a photo credit naming no person credits nobod
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from services.ingest.namelists import REGIONS
 from services.ingest.personnames import is_person_name, proper_case
@@ -51,6 +52,7 @@ def is_photo_credit(text: str) -> bool:
     return bool(text) and len(text.split()) <= 12 and bool(_CREDIT.match(text))
 
 
+@lru_cache(maxsize=1024)
 def split_caption_credit(line: str) -> tuple[str, str] | None:
     """(caption, credit) when ``line`` ends with a photo credit; ``None`` otherwise."""
     line = line.strip()

@@ -138,34 +138,47 @@ def _no_titles() -> list[Draft]:
     raise ParseError("no feed entry has a title", format="feed")
 
 
+def _string(value: Any) -> str:
+    """A JSON Feed string field; anything else (a list, an object, a number) counts as absent."""
+    return value if isinstance(value, str) else ""
+
+
 def _json_feed_item(item: dict[str, Any], publisher: str | None) -> Copy:
     authors = item.get("authors") or (
         [item["author"]] if isinstance(item.get("author"), dict) else []
     )
     names = [
-        str(a["name"]) for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)
+        str(a["name"])
+        for a in (authors if isinstance(authors, list) else [])
+        if isinstance(a, dict) and isinstance(a.get("name"), str)
     ]
     html = item.get("content_html") if isinstance(item.get("content_html"), str) else None
-    plain = str(item["content_text"]) if isinstance(item.get("content_text"), str) else ""
-    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
-    image = item.get("image") if isinstance(item.get("image"), str) else None
+    plain = _string(item.get("content_text"))
+    tags = (
+        [t for t in item.get("tags") or [] if isinstance(t, str)]
+        if isinstance(item.get("tags"), list)
+        else []
+    )
+    image = _string(item.get("image")) or None
+    item_id = item.get("id")
+    guid = str(item_id) if isinstance(item_id, str | int) and not isinstance(item_id, bool) else ""
     return Copy(
         format="jsonfeed",
-        headline=str(item.get("title") or ""),
+        headline=_string(item.get("title")),
         blocks=blocks_from_html(html)
         if html is not None
         else [("p", p) for p in paragraphs(plain)],
         byline=("By " + " and ".join(names)) if names else None,
         publisher=publisher,
-        section=str(tags[0]) if tags else None,
-        summary=str(item.get("summary")) if isinstance(item.get("summary"), str) else None,
-        guid=str(item.get("id") or item.get("url") or "") or None,
+        section=tags[0] if tags else None,
+        summary=_string(item.get("summary")) or None,
+        guid=guid or _string(item.get("url")) or None,
         published=parse_datetime(
-            str(item.get("date_modified") or item.get("date_published") or "")
+            _string(item.get("date_modified")) or _string(item.get("date_published"))
         ),
-        first_created=parse_datetime(str(item.get("date_published") or "")),
+        first_created=parse_datetime(_string(item.get("date_published"))),
         photos=[Photo(url=image)] if image else [],
-        links=[str(item["url"])] if isinstance(item.get("url"), str) else [],
+        links=[url] if (url := _string(item.get("url"))) else [],
     )
 
 

@@ -96,7 +96,8 @@ def _decide_and_store(
     client: redis.Redis, item: WireItem, story_id: str, draft: Draft, now: datetime
 ) -> Decision:
     existing = stories.get_story(client, story_id)
-    decision = decide(existing, draft, now=now, wire_id=item.id)
+    versions = stories.list_versions(client, story_id) if existing is not None else []
+    decision = decide(existing, draft, now=now, wire_id=item.id, versions=versions)
     if decision.outcome == "duplicate" and existing is not None and existing.wire_id == item.id:
         # we stored this version before a crash: send its event again, same id
         event = stories.get_event(client, event_id_for(existing.id, existing.version))

@@ -5,6 +5,12 @@ with the photo caption and its credit, a standfirst, the dateline paragraph, bod
 subheads, the credit line, then the site's boilerplate ("Help us improve.", "Related Articles",
 "Headline - Site Name"). This module finds each of those by its shape and returns one ``Draft``;
 anything it cannot place in the story is dropped as boilerplate, never put in the body.
+
+Lines are grouped into paragraphs by blank lines; copy that comes one paragraph a line with no
+blank lines (some wires, some pastes) is split into its lines when they read as paragraphs
+(``_paragraph_lines``). Between the headline and the dateline, a byline and editor's or
+correction notes are handed to the one normaliser (``assemble``), which reads them as it does
+for every format: the byline's people are ``reporting``, a correction note is the correction.
 """
 
 from __future__ import annotations
@@ -12,8 +18,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from services.ingest import boilerplate
-from services.ingest.assemble import Copy, normalise
+from services.ingest import attribution, boilerplate
+from services.ingest.assemble import NOTE, Copy, is_byline, normalise
 from services.ingest.dateline import ParsedDateline, caption_date, parse_dateline
 from services.ingest.draft import Draft
 from services.ingest.headlines import split_headline_flags
@@ -29,7 +35,8 @@ _SUFFIX = re.compile(r"^(?P<headline>.{10,}?)\s+[-–—|]\s+(?P<site>[^-–—|
 
 
 def _blocks(text: str) -> list[list[str]]:
-    """Lines grouped by blank lines, with boilerplate lines already removed."""
+    """Lines grouped by blank lines, with boilerplate lines already removed; a block whose lines
+    are paragraphs of their own is split into them."""
     blocks: list[list[str]] = [[]]
     for line in clean_lines(text):
         if not line:
@@ -37,7 +44,85 @@ def _blocks(text: str) -> list[list[str]]:
                 blocks.append([])
         elif not boilerplate.is_boilerplate_line(line):
             blocks[-1].append(line)
-    return [block for block in blocks if block]
+    out: list[list[str]] = []
+    for block in blocks:
+        if len(block) == 1:
+            out.append(block)  # most blocks: one paragraph on one line
+        elif block:
+            out += _paragraph_lines(block)
+    return out
+
+
+#: blocks searched for a dated photo caption (the year of a dateline without one)
+_CAPTION_SCAN = 14
+#: what every photo credit holds besides a slash or ©: a cheap test before split_caption_credit
+_CREDIT_WORDS = ("via ", "photo", "picture", "image", "reuters", "credit")
+
+
+def _is_unit_line(line: str) -> bool:
+    """A line that is a whole unit of its own: a credit line, a byline, an editor's note, a photo
+    caption with its credit."""
+    return bool(
+        NOTE.match(line)
+        or attribution.looks_like_credit(line)
+        or (is_byline(line) and attribution.parse_byline(line))
+        or (_has_credit_hint(line) and split_caption_credit(line))
+    )
+
+
+def _has_credit_hint(line: str) -> bool:
+    """Could this line end with a photo credit? (A credit has at most twelve words and closes
+    its line, so only the tail is searched.)"""
+    tail = line[-160:]
+    if "/" in tail or "©" in tail:
+        return True
+    low = tail.lower()
+    return any(word in low for word in _CREDIT_WORDS)
+
+
+def _is_dateline_line(line: str) -> bool:
+    """A line that opens a story paragraph with a dateline naming an agency or a date (a bare
+    ``U.S. —`` inside wrapped text is no reason to split)."""
+    parsed = parse_dateline(line)
+    return parsed is not None and bool(parsed.agency or parsed.date)
+
+
+def _sentences(lines: list[str]) -> bool:
+    """Lines that each end a sentence and are long enough to be paragraphs, not wrapped text."""
+    return all(line.endswith(_TERMINAL) for line in lines) and (
+        sum(len(line.split()) for line in lines) >= 5 * len(lines)
+    )
+
+
+def _paragraph_lines(block: list[str]) -> list[list[str]]:
+    """Split a block whose lines are paragraphs; keep a wrapped paragraph whole.
+
+    Lines are paragraphs when a later line opens with a dateline or is a credit line, byline,
+    note or caption (each a unit of its own), or when many lines in a row each end a sentence.
+    """
+    if len(block) < 2:
+        return [block]
+    segments: list[list[str]] = [[]]
+    marked = False
+    for index, line in enumerate(block):
+        unit = index > 0 and _is_unit_line(line)
+        if index > 0 and (unit or _is_dateline_line(line)):
+            marked = True
+            if segments[-1]:
+                segments.append([])
+        segments[-1].append(line)
+        if unit and index + 1 < len(block) and not attribution.looks_like_credit(line):
+            segments.append([])  # a credit line may wrap onto the next line; the others do not
+    out: list[list[str]] = []
+    for segment in filter(None, segments):
+        head, tail = segment[:1], segment[1:]
+        if len(segment) >= 2 and (marked or len(segment) >= 3) and _sentences(segment):
+            out += [[line] for line in segment]
+        elif len(tail) >= 3 and _sentences(tail):
+            out += [head, *([line] for line in tail)]  # a headline over paragraph lines
+        else:
+            out.append(segment)
+    return out
 
 
 def _is_subhead(lines: list[str]) -> bool:
@@ -53,10 +138,16 @@ def _site_suffix(lines: list[str]) -> tuple[str, str, str] | None:
 
     Returns (headline, site, the line itself).
     """
-    earlier = {fold(line) for line in lines[:-1]}
     for line in reversed(lines[-6:]):
         match = _SUFFIX.match(line)
-        if match and fold(match["headline"]) in earlier:
+        if not match:
+            continue
+        target = fold(match["headline"])
+        # compare only lines of about the headline's length (folding every line is the cost)
+        if any(
+            abs(len(earlier) - len(target)) <= 4 and fold(earlier) == target
+            for earlier in lines[:-1]
+        ):
             return match["headline"].strip(), match["site"].strip(), line
     return None
 
@@ -75,7 +166,7 @@ def parse_text(text: str, *, received: datetime | None = None) -> Draft:
         blocks = [block for block in blocks if block]
 
     reference = received.date() if received else None
-    for block in blocks:
+    for block in blocks[:_CAPTION_SCAN]:  # a dated caption sits above the story
         for line in block:
             if dated := caption_date(line):
                 reference = dated
@@ -89,11 +180,12 @@ def parse_text(text: str, *, received: datetime | None = None) -> Draft:
     rest = blocks[dateline_index:] if parsed_dateline else blocks[1:]
     front_lines = [line for block in front for line in block]
 
-    headline, publisher, section, standfirst, photos = _read_front(front_lines, suffix)
+    headline, publisher, section, standfirst, photos, notes = _read_front(front_lines, suffix)
     if not split_headline_flags(headline)[0]:
         raise ParseError("no headline found in the copy", format="text", line=1)
 
-    body: list[tuple[str, str]] = [
+    body: list[tuple[str, str]] = [("p", note) for note in notes]
+    body += [
         ("h2" if index > 0 and _is_subhead(block) else "p", " ".join(block))
         for index, block in enumerate(rest)
     ]
@@ -122,10 +214,11 @@ def _find_dateline(
 
 def _read_front(
     lines: list[str], suffix: tuple[str, str, str] | None
-) -> tuple[str, str | None, str | None, str | None, list[Photo]]:
-    """Headline, publisher, section, standfirst and photos from the lines above the dateline."""
+) -> tuple[str, str | None, str | None, str | None, list[Photo], list[str]]:
+    """Headline, publisher, section, standfirst, photos, and the byline and notes (for the
+    normaliser to read) from the lines above the dateline."""
     if not lines:
-        return "", None, None, None, []
+        return "", None, None, None, [], []
     folded = [fold(line) for line in lines]
     headline_at: int | None = None
     if suffix:
@@ -158,13 +251,17 @@ def _read_front(
             section = line
     photos: list[Photo] = []
     standfirst_parts: list[str] = []
+    notes: list[str] = []
     for line in lines[headline_at + 1 :]:
         if fold(line) == fold(headline):
             continue
-        split = split_caption_credit(line)
+        if NOTE.match(line) or (is_byline(line) and attribution.parse_byline(line)):
+            notes.append(line)  # "(Adds comment)", "(Corrects name …)", "By Alex Lawler"
+            continue
+        split = split_caption_credit(line) if _has_credit_hint(line) else None
         if split is not None:
             photos.append(Photo(caption=split[0], credit=split[1]))
         else:
             standfirst_parts.append(line)
     standfirst = " ".join(standfirst_parts) or None
-    return headline, publisher, section, standfirst, photos
+    return headline, publisher, section, standfirst, photos, notes

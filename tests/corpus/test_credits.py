@@ -1,8 +1,11 @@
 """``syndicate attribution`` scored on real credit lines (../shared/corpus/credits).
 
-The score is printed; the test fails below the threshold. We read every line today; the
-threshold leaves room for the corpus to grow by a line or two we have not met yet, which then
-becomes a named test or a decision in docs/attribution.md.
+The score is printed; the test fails on any miss that is not in ``KNOWN_MISSES``, the explicit
+list of lines we knowingly read otherwise than the corpus (each with its reason, also written in
+docs/attribution.md). It is empty: we read every line. A new miss is a regression, or a new
+style that becomes a named test in tests/unit/test_attribution_styles.py or a documented
+decision (then, and only then, an entry here). A known miss we start reading right must leave
+the list, so the list never hides anything.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 
 from tests.corpus.credit_scoring import lines, score
 
-THRESHOLD = 0.98
+#: line number in credits-real.jsonl -> why we read it otherwise (docs/attribution.md); empty today
+KNOWN_MISSES: dict[int, str] = {}
 
 
 def test_credit_lines_score(corpus_dir: Path, capsys: object) -> None:
@@ -23,7 +27,10 @@ def test_credit_lines_score(corpus_dir: Path, capsys: object) -> None:
     for line, got in misses:
         print(f"  miss line {line.number} [{line.style}]: {line.text!r} -> {got}")
     assert total >= 200
-    assert hits / total >= THRESHOLD, [m[0].number for m in misses]
+    unexpected = [line.number for line, _ in misses if line.number not in KNOWN_MISSES]
+    assert not unexpected, f"credit lines misread (regressions or new styles): {unexpected}"
+    fixed = sorted(set(KNOWN_MISSES) - {line.number for line, _ in misses})
+    assert not fixed, f"known misses now read right: take them off KNOWN_MISSES: {fixed}"
 
 
 def test_the_cli_runs_the_same_code(corpus_dir: Path) -> None:

@@ -98,3 +98,39 @@ def test_readable_copy_of_an_unknown_kind_is_accepted(ingest_api: tuple[str, red
     assert response.status_code == 202
     legacy = post(base, "Zoë’s café opens on the quay\n\nBody.".encode("cp1252"), "text/plain")
     assert legacy.status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"Harbour opens today\n\nBody.", "text/plain; charset=rot13"),
+        (b"Harbour opens today\n\nBody.", "text/plain; charset=base64"),
+        (b"<?xml version='1.0' encoding='base64'?><nitf/>", "application/xml"),
+        (b"<?xml version='1.0' encoding='zlib'?><nitf/>", "application/octet-stream"),
+    ],
+    ids=["rot13", "base64", "xml-declaration-base64", "xml-declaration-zlib"],
+)
+def test_a_codec_that_is_no_charset_is_422_and_the_copy_is_kept(
+    ingest_api: tuple[str, redis.Redis], body: bytes, content_type: str
+) -> None:
+    base, client = ingest_api
+    response = post(base, body, content_type)
+    assert response.status_code == 422, response.text
+    assert "not a text encoding" in response.json()["detail"]
+    assert_kept_in_quarantine(base, client, response.json()["resource"], "not a text encoding")
+
+
+def test_a_failing_pre_check_still_keeps_the_copy(
+    ingest_api: tuple[str, redis.Redis], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever goes wrong while reading the copy (here: a bug), nothing the client sent is lost."""
+    from services.ingest import api
+
+    def broken(body: bytes, content_type: str) -> None:
+        raise RuntimeError("a bug in the pre-check")
+
+    monkeypatch.setattr(api, "precheck", broken)
+    base, client = ingest_api
+    response = post(base, b"Harbour opens today\n\nBody.", "text/plain")
+    assert response.status_code == 422, response.text
+    assert_kept_in_quarantine(base, client, response.json()["resource"], "a bug in the pre-check")

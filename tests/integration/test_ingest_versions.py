@@ -148,3 +148,82 @@ def test_reuters_corrected_then_canceled(task_db: redis.Redis) -> None:
     canceled = ingest(task_db, (folder / "reuters_L1N14N0FF_v1542761538_canceled.xml").read_bytes())
     assert corrected.story_ids == canceled.story_ids
     assert event_types(task_db, canceled) == ["story.killed"]
+
+
+def queued_event_ids(client: redis.Redis, queue: str) -> list[str]:
+    """Event ids of the story events waiting on a broker queue (no worker runs in these tests)."""
+    import base64
+    import json
+
+    found = []
+    for raw in client.lrange(f"{keys.celery_prefix()}{queue}", 0, -1):
+        message = json.loads(raw)
+        args = json.loads(base64.b64decode(message["body"]))[0]
+        found += [a["id"] for a in args if isinstance(a, dict) and "id" in a]
+    return found
+
+
+def test_a_story_stored_before_a_crash_is_finished_and_its_event_sent_again(
+    task_db: redis.Redis,
+) -> None:
+    """The worker died after storing the story version but before finishing the wire item: the
+    redelivered task recognises the version as this item's and sends its event, same id."""
+    from services.ingest import tasks
+    from services.ingest.formats import ParseContext, parse
+
+    body = nitf()
+    item = WireItem(
+        id=random_id("wire"),
+        received_at=datetime(2026, 6, 1, tzinfo=UTC),
+        content_type="application/octet-stream",
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+    )
+    store.save_wire(task_db, item, body)
+    processing = store.update_wire(task_db, item, status="processing")
+    (draft,) = parse(body, ParseContext(received=item.received_at))
+    story_id = tasks.story_id_for(draft)
+    partial = tasks._decide_and_store(
+        task_db, processing, story_id, draft, datetime(2026, 6, 1, tzinfo=UTC)
+    )
+    assert partial.event is not None and stories.get_story(task_db, story_id) is not None
+    assert queued_event_ids(task_db, "render") == []  # the crash: nothing was sent
+
+    assert tasks.process_wire(item.id) == "parsed"
+    done = store.get_wire(task_db, item.id)
+    assert done is not None and done.event_ids == [partial.event.id]
+    assert queued_event_ids(task_db, "render") == [partial.event.id]
+    assert queued_event_ids(task_db, "publish") == [partial.event.id]
+    assert [v.version for v in stories.list_versions(task_db, story_id)] == [1]
+
+    # run once more (the task redelivered again): the same event again, nothing new stored
+    assert tasks.process_wire(item.id) == "parsed"
+    assert queued_event_ids(task_db, "render") == [partial.event.id] * 2
+    assert [v.version for v in stories.list_versions(task_db, story_id)] == [1]
+
+
+def test_the_first_version_again_after_an_update_changes_nothing(task_db: redis.Redis) -> None:
+    def copy(flag: str = "", extra: bytes = b"") -> bytes:
+        return (
+            flag.encode() + b"Keepers return to island after storm season\n\n"
+            b"OSLO, March 4 (Reuters) - Two keepers returned." + extra + b"\n"
+        )
+
+    first = ingest(task_db, copy(), "text/plain")
+    update = ingest(task_db, copy("UPDATE 2-", b" More detail."), "text/plain")
+    again = ingest(task_db, copy(), "text/plain")
+    edited = ingest(task_db, copy(extra=b" Edited."), "text/plain")
+    refile = ingest(task_db, copy("REFILE-UPDATE 2-", b" More detail."), "text/plain")
+    assert [first.status, update.status, again.status, edited.status, refile.status] == [
+        "parsed",
+        "parsed",
+        "duplicate",
+        "stale",
+        "duplicate",
+    ]
+    (story_id,) = first.story_ids
+    versions = stories.list_versions(task_db, story_id)
+    assert [v.body[0].text for v in versions] == [
+        "Two keepers returned.",
+        "Two keepers returned. More detail.",
+    ]

@@ -191,3 +191,93 @@ def test_credit_trailers_are_told_from_story_sentences() -> None:
     assert is_credit_trailer("Associated Press writer Ana Lima contributed to this report.")
     assert is_credit_trailer("(Reporting by Ana Lima; Editing by Bo Chen)")
     assert not is_credit_trailer("The mayor said the harbour would reopen in spring after repairs.")
+
+
+# --- lines the audit of issue #3 found misread ---------------------------------------------------
+
+
+def test_an_all_lower_case_place_is_split_off() -> None:
+    line = "(reporting by ana lima in kyiv and bo chen from lviv; editing by cy dore)"
+    assert read(line) == [
+        ("Ana Lima", "reporting", "person", "Kyiv"),
+        ("Bo Chen", "reporting", "person", "Lviv"),
+        ("Cy Dore", "editing", "person", None),
+    ]
+
+
+def test_particles_do_not_count_toward_the_length_of_a_name() -> None:
+    line = "(Reporting by María José García de la Torre; Editing by Ann Lee)"
+    assert read(line) == [
+        ("María José García de la Torre", "reporting", "person", None),
+        ("Ann Lee", "editing", "person", None),
+    ]
+    assert read("(Reporting by Ana Bea Cia Dee Eva Fay; Editing by Ann Lee)") == []  # six names
+
+
+@pytest.mark.parametrize(
+    ("line", "organisation"),
+    [
+        ("(Reporting by Gdansk Newsroom; Editing by Ann Lee)", "Gdansk Newsroom"),
+        ("(Reporting by Reuters TV; Editing by Ann Lee)", "Reuters TV"),
+        ("(Reporting by Reuters bureaus; Editing by Ann Lee)", "Reuters bureaus"),
+        ("(Reporting by Bengaluru newsroom; Editing by Ann Lee)", "Bengaluru newsroom"),
+        ("(REPORTING BY GDANSK NEWSROOM; EDITING BY ANN LEE)", "Gdansk Newsroom"),
+    ],
+)
+def test_newsrooms_bureaus_and_tv_are_organisations(line: str, organisation: str) -> None:
+    result = parse_credit_line(line)
+    assert result.parsed
+    assert read(line) == [
+        (organisation, "reporting", "organization", None),
+        ("Ann Lee", "editing", "person", None),
+    ]
+
+
+def test_a_newsroom_among_people_keeps_the_line_parsed() -> None:
+    line = "(Reporting by Ana Lima, Bo Chen and the Gdansk Newsroom; Writing by Cy Dore)"
+    assert parse_credit_line(line).parsed
+    assert read(line) == [
+        ("Ana Lima", "reporting", "person", None),
+        ("Bo Chen", "reporting", "person", None),
+        ("Gdansk Newsroom", "reporting", "organization", None),
+        ("Cy Dore", "writing", "person", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("written", "proper"),
+    [
+        ("ELLA MCKAY", "Ella McKay"),
+        ("ella mckay", "Ella McKay"),
+        ("DONALD MACDONALD", "Donald MacDonald"),
+        ("SEAN O'NEILL", "Sean O'Neill"),
+        ("SEAN O’BRIEN", "Sean O’Brien"),
+        ("ANA MACHADO", "Ana Machado"),  # Mac is no prefix here
+        ("LUC MACRON", "Luc Macron"),
+        ("Ella MCKAY", "Ella McKay"),  # an AFP-style surname in capitals
+    ],
+)
+def test_mc_mac_and_o_apostrophe_names_are_given_their_case(written: str, proper: str) -> None:
+    assert read(f"(Reporting by {written})") == [(proper, "reporting", "person", None)]
+
+
+def test_dpa_trailers_joined_on_one_line() -> None:
+    line = "- Reporting by: Jan Weber in Hamburg / - Editing by: Mia Lang"
+    assert read(line) == [
+        ("Jan Weber", "reporting", "person", "Hamburg"),
+        ("Mia Lang", "editing", "person", None),
+    ]
+
+
+def test_a_reuters_contact_block_is_no_one_and_contacts_are_never_published() -> None:
+    line = (
+        "(Reporting by Ana Lima; Editing by Cy Dore) ((ana.lima@thomsonreuters.com; "
+        "+44 20 7542 1234; Reuters Messaging: ana.lima.thomsonreuters.com@reuters.net))"
+    )
+    result = parse_credit_line(line)
+    assert result.parsed and result.credit_line == "Reporting by Ana Lima; Editing by Cy Dore"
+    unparsed = parse_credit_line(
+        "(Reporting by the staff of three papers, desk@example.org, +49 30 285 232 232)"
+    )
+    assert not unparsed.parsed and unparsed.contributors == ()
+    assert unparsed.credit_line == "(Reporting by the staff of three papers)"

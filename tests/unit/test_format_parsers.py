@@ -262,3 +262,136 @@ def test_html_article_page() -> None:
         ("Sofia Marin", "contributing", "Milan"),
         ("Dario Bernasconi", "photography", None),
     ]
+
+
+# --- fields the audit of issue #3 found untested ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "language"),
+    [
+        ("article.html", "text/html", "en"),
+        ("ninjs1.json", "application/ninjs+json", "en"),
+        ("newsml12.xml", "application/vnd.iptc.newsml+xml", "en"),
+        ("nitf.xml", "application/nitf+xml", "en-GB"),
+    ],
+)
+def test_language_of_each_format(name: str, content_type: str, language: str) -> None:
+    assert drafts(name, content_type)[0].language == language
+
+
+def test_language_fields_are_read_not_assumed() -> None:
+    html = (DATA / "article.html").read_bytes().replace(b'lang="en"', b'lang="de"')
+    assert parse(html, ParseContext(RECEIVED, "text/html"))[0].language == "de"
+    ninjs = (DATA / "ninjs1.json").read_bytes().replace(b'"language": "en"', b'"language": "pt"')
+    assert parse(ninjs, ParseContext(RECEIVED))[0].language == "pt"
+    newsml = (DATA / "newsml12.xml").read_bytes().replace(b'FormalName="en"', b'FormalName="fr"')
+    assert parse(newsml, ParseContext(RECEIVED))[0].language == "fr"
+
+
+def test_newsml12_byline_credits_reporting() -> None:
+    copy = (
+        (DATA / "newsml12.xml")
+        .read_bytes()
+        .replace(b"<HeadLine>", b"<ByLine>By Claire DUBOIS and Marc Petit</ByLine><HeadLine>")
+    )
+    (draft,) = parse(copy, ParseContext(RECEIVED))
+    assert people(draft) == [
+        ("Claire Dubois", "reporting", None),
+        ("Marc Petit", "reporting", None),
+    ]
+    assert draft.credit_line == "Reporting by Claire Dubois and Marc Petit"
+
+
+@pytest.mark.parametrize(
+    ("flag", "signal", "version"),
+    [
+        ("KILL", "kill", None),
+        ("WITHDRAWAL", "kill", None),
+        ("CORRECTION", "correction", None),
+        ("REFILE", "update", None),
+        ("2ND LEAD", "update", 3),
+    ],
+)
+def test_iptc7901_flag_lines(flag: str, signal: str, version: int | None) -> None:
+    copy = (DATA / "iptc7901.txt").read_bytes().replace(b"\x02UPDATE", b"\x02" + flag.encode())
+    (draft,) = parse(copy, ParseContext(RECEIVED, "text/x-iptc7901"))
+    assert (draft.signal, draft.source_version) == (signal, version)
+    assert draft.headline == "Storm closes three airports"
+
+
+@pytest.mark.parametrize(
+    ("service", "signal", "version"),
+    [
+        (b"Kill", "kill", None),
+        (b"Withdrawal", "kill", None),
+        (b"Correction", "correction", None),
+        (b"3rdLd-Writethru", "update", 4),
+    ],
+)
+def test_anpa1312_version_words(service: bytes, signal: str, version: int | None) -> None:
+    copy = (
+        (DATA / "anpa1312.tst")
+        .read_bytes()
+        .replace(b" 2ndLd-Writethru  ", b" " + service + b"  ")
+        .replace(b", 2nd Ld-Writethru", b"")
+        .replace(b"^Eds: Updates with mayor comment.<\r\n", b"")
+    )
+    (draft,) = parse(copy, ParseContext(RECEIVED, "text/x-anpa1312"))
+    assert (draft.signal, draft.source_version) == (signal, version)
+
+
+def test_a_dateline_year_comes_from_the_items_own_date() -> None:
+    """No year in the dateline and no dated caption: the item's own date decides (a late-December
+    item dated the 30th puts ``Jan 2`` in the next year), not the day we received it."""
+    copy = (
+        b'<nitf><head><docdata><date.issue norm="20251230T120000Z"/></docdata></head><body>'
+        b"<body.head><hedline><hl1>Harbour opens at dawn</hl1></hedline></body.head>"
+        b"<body.content><p>OSLO, Jan 2 (Reuters) - The harbour opens on Friday.</p>"
+        b"</body.content></body></nitf>"
+    )
+    (draft,) = parse(copy, ParseContext(datetime(2027, 6, 1, tzinfo=UTC)))
+    assert draft.dateline is not None and draft.dateline.date == "2026-01-02"
+    undated = copy.replace(b'<date.issue norm="20251230T120000Z"/>', b"")
+    (received,) = parse(undated, ParseContext(datetime(2027, 6, 1, tzinfo=UTC)))
+    assert received.dateline is not None and received.dateline.date == "2027-01-02"
+
+
+def test_newsml_g2_login_ids_are_not_people() -> None:
+    copy = (
+        b'<newsItem xmlns="http://iptc.org/std/nar/2006-10-01/" guid="urn:x:1" version="1">'
+        b"<contentMeta><headline>Harbour opens at dawn</headline><by>By Sandra Degenhardt</by>"
+        b'<creator qcode="dpa-ad:degenhardt.sandra"><name>degenhardt.sandra</name></creator>'
+        b'<contributor qcode="dpa-ad:weber.jan"><name>weber.jan</name></contributor>'
+        b"</contentMeta><contentSet><inlineData>The harbour opened.</inlineData></contentSet>"
+        b"</newsItem>"
+    )
+    (draft,) = parse(copy, ParseContext(RECEIVED))
+    assert people(draft) == [("Sandra Degenhardt", "reporting", None)]
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<meta charset='utf-8'><title>Night trains return</title><h1>Night trains return</h1>",
+        "<head><title>Night trains return</title></head><body><h1>Night trains return</h1>",
+        "<body><article><h1>Night trains return</h1>",
+        "<div class='story'><h1>Night trains return</h1>",
+        "<article><h1>Night trains return</h1>",
+        "<p>ZURICH (AP) — x</p><h1>Night trains return</h1>",
+        "<H1>Night trains return</H1>",
+    ],
+)
+def test_html_without_a_doctype_or_html_root_is_a_page(page: str) -> None:
+    from services.ingest.formats import detect
+
+    body = (
+        "<p>ZURICH (AP) — Night trains returned to the Alpine routes on Saturday after a "
+        "five-year pause, rail operators said on Saturday in a statement.</p>"
+        "<p>The first train left Zurich at 10 p.m. with every sleeping car booked, the "
+        "operator said in a statement on its website on Saturday.</p>"
+    )
+    assert detect(page + body) == "html"
+    assert sniff(page + body) == "html"
+    (draft,) = parse((page + body).encode(), ParseContext(RECEIVED, "text/plain"))
+    assert draft.format == "html" and draft.headline == "Night trains return"
