@@ -25,6 +25,16 @@ from tests.support.receiver import Received, Receiver
 from tests.support.waiting import wait_for
 
 T0 = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock() -> None:
+    """Each test's clock starts when it runs: signatures made at T0 must still be fresh for
+    verifiers (they refuse timestamps older than five minutes) however long the suite takes."""
+    global T0
+    T0 = datetime.now(UTC).replace(microsecond=0)
+
+
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
 
@@ -51,10 +61,10 @@ def one_delivery(client: redis.Redis, url: str, story_id: str) -> str:
     return story_to(client, story_id)
 
 
-def story_to(client: redis.Redis, story_id: str, now: datetime = T0) -> str:
+def story_to(client: redis.Redis, story_id: str, now: datetime | None = None) -> str:
     """The delivery of a new story to the (one) subscription."""
     (delivery_id,) = fanout.story_event(
-        client, version(client, story_id, 1, "story.published"), now
+        client, version(client, story_id, 1, "story.published"), now or T0
     ).deliveries
     return delivery_id
 

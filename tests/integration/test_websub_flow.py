@@ -27,6 +27,16 @@ from tests.support.receiver import Received
 from tests.support.websub_callback import Callback
 
 T0 = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock() -> None:
+    """Each test's clock starts when it runs: signatures made at T0 must still be fresh for
+    verifiers (they refuse timestamps older than five minutes) however long the suite takes."""
+    global T0
+    T0 = datetime.now(UTC).replace(microsecond=0)
+
+
 RSS = "application/rss+xml; charset=utf-8"
 
 
