@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -379,6 +379,25 @@ def _sources_call(action: Callable[[], object]) -> object:
         raise typer.Exit(1) from exc
 
 
+_Body = TypeVar("_Body")
+
+
+def _sources_input(build: Callable[[], _Body]) -> _Body:
+    """Build a request body; what its model refuses is printed as a refusal, like the API's
+    ``422`` (which field, and why), and the command fails."""
+    from pydantic import ValidationError
+
+    try:
+        return build()
+    except ValidationError as exc:
+        why = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        typer.echo(f"refused: {why}", err=True)
+        raise typer.Exit(1) from None
+
+
 def _echo_model(value: object) -> None:
     from pydantic import BaseModel
 
@@ -403,16 +422,18 @@ def sources_add(
     from services.ingest.sources.model import SourceIn
     from shared.redis_conn import get_redis
 
-    body = SourceIn(
-        name=name,
-        url=url,
-        path=path,
-        agency=agency,
-        interval_seconds=interval,
-        format=fmt,
-        enabled=enabled,
-        timeout_seconds=timeout,
-        max_bytes=max_bytes,
+    body = _sources_input(
+        lambda: SourceIn(
+            name=name,
+            url=url,
+            path=path,
+            agency=agency,
+            interval_seconds=interval,
+            format=fmt,
+            enabled=enabled,
+            timeout_seconds=timeout,
+            max_bytes=max_bytes,
+        )
     )
     _echo_model(_sources_call(lambda: manage.create(get_redis(), body, get_settings())))
 
@@ -465,7 +486,9 @@ def sources_update(
         "timeout_seconds": timeout,
         "max_bytes": max_bytes,
     }
-    patch = SourcePatch(**{key: value for key, value in given.items() if value is not None})
+    patch = _sources_input(
+        lambda: SourcePatch(**{key: value for key, value in given.items() if value is not None})
+    )
     _echo_model(_sources_call(lambda: manage.update(get_redis(), source_id, patch, get_settings())))
 
 

@@ -300,8 +300,10 @@ def rate_limit(client: str) -> str:
 
 
 def source(source_id: str) -> str:
-    """Hash: one source (``config``, poll ``state``, ``websub`` as JSON; ``taken`` counter)."""
-    return f"{PREFIX}source:{source_id}"
+    """Hash: one source (``config``, poll ``state``, ``websub`` as JSON; ``taken`` counter).
+    Every per-source key has the source id as its Redis Cluster hash tag (one slot: a source's
+    keys change together); the global sets below are never in a transaction with them."""
+    return f"{PREFIX}source:{{{source_id}}}"
 
 
 def sources() -> str:
@@ -317,24 +319,30 @@ def sources_due() -> str:
 
 def source_poll_lock(source_id: str) -> str:
     """Lock held by the scheduler polling a source (one poll of a source at a time)."""
-    return f"{PREFIX}source:{source_id}:poll-lock"
+    return f"{PREFIX}source:{{{source_id}}}:poll-lock"
 
 
 def source_seen(source_id: str) -> str:
     """Hash: entry key (``guid:…``, ``link:…``, ``hash:…``) → hash of the entry last taken."""
-    return f"{PREFIX}source:{source_id}:seen"
+    return f"{PREFIX}source:{{{source_id}}}:seen"
 
 
 def source_seen_at(source_id: str) -> str:
     """Sorted set: entry keys by when a poll last saw them (the oldest are forgotten first)."""
-    return f"{PREFIX}source:{source_id}:seen-at"
+    return f"{PREFIX}source:{{{source_id}}}:seen-at"
 
 
 def source_items(source_id: str) -> str:
     """Sorted set: wire ids a source produced, by time taken (capped)."""
-    return f"{PREFIX}source:{source_id}:items"
+    return f"{PREFIX}source:{{{source_id}}}:items"
 
 
 def source_files(source_id: str) -> str:
     """Hash: drop-folder file name → what the last poll saw of it (size, mtime, since when)."""
-    return f"{PREFIX}source:{source_id}:files"
+    return f"{PREFIX}source:{{{source_id}}}:files"
+
+
+def source_untagged(source_id: str, part: str = "") -> str:
+    """A per-source key as it was spelt before the hash tag (``part``: ``""`` for the source's
+    hash, ``seen``, ``seen-at``, ``items``, ``files``); schedulers move such keys once, at start."""
+    return f"{PREFIX}source:{source_id}" + (f":{part}" if part else "")

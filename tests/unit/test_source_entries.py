@@ -3,7 +3,9 @@ digests, new and changed entries, WebSub links in the document."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from lxml import etree
 
 from services.ingest.decide import story_id_for
 from services.ingest.formats import ParseContext, parse
+from services.ingest.sources import entries
 from services.ingest.sources.entries import entry_key, iter_new, split
 from shared.errors import ParseError
 from tests.support.upstream import rss
@@ -188,3 +191,105 @@ def test_every_entry_of_any_feed_is_one_story_with_its_own_guid(
     for entry, (guid, _headline) in zip(document.entries, items, strict=True):
         (draft,) = parse(entry.body, ParseContext(content_type=entry.content_type))
         assert draft.guid == guid
+
+
+def json_feed(**members: object) -> bytes:
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "J", **members}
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("members", "where"),
+    [
+        ({"hubs": 5}, "hubs is int"),
+        ({"hubs": {"type": "WebSub"}}, "hubs is dict"),
+        ({"hubs": [5]}, "hubs[0] is int"),
+        ({"hubs": [{"type": "WebSub", "url": 5}]}, "hubs[0].url is int"),
+        ({"hubs": [{"type": ["WebSub"], "url": "https://h/"}]}, "hubs[0].type is list"),
+        ({"items": {"a": 1}}, "items is dict"),
+        ({"items": "one"}, "items is str"),
+        ({"items": [{"id": "1"}, 7]}, "items[1] is int"),
+        ({"items": [{"id": [1, 2]}]}, "items[0].id is list"),
+        ({"items": [{"id": {"x": 1}}]}, "items[0].id is dict"),
+        ({"items": [{"id": True}]}, "items[0].id is bool"),
+        ({"items": [{"id": "1", "url": 5}]}, "items[0].url is int"),
+        ({"feed_url": 5}, "feed_url is int"),
+    ],
+)
+def test_json_feed_members_of_the_wrong_type_are_a_malformed_feed(
+    members: dict[str, object], where: str
+) -> None:
+    """The document is the upstream's error (kept, quarantined), not a crash of the poll."""
+    with pytest.raises(ParseError, match=f"malformed JSON Feed: {re.escape(where)}"):
+        split(json_feed(**members))
+
+
+def test_json_feed_members_that_may_be_absent_or_null_or_a_number() -> None:
+    document = split(json_feed(hubs=None, feed_url=None, items=[{"id": 5, "url": None}]))
+    assert [e.key for e in document.entries] == ["guid:5"] and document.hubs == []
+    assert split(json_feed()).entries == [] and split(json_feed(items=None)).entries == []
+
+
+def test_whatever_trips_the_splitter_is_the_documents_parse_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(_text: str, _fmt: str) -> None:
+        raise KeyError("a bug, or a document nobody foresaw")
+
+    monkeypatch.setattr(entries, "_split_xml", broken)
+    with pytest.raises(ParseError, match="could not be split: KeyError"):
+        split(rss([("a", "A story")]))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+JSON_FEED_MEMBERS = st.sampled_from(["items", "hubs", "feed_url", "title", "home_page_url"])
+JSON_ITEM = st.dictionaries(
+    st.sampled_from(["id", "url", "title", "content_text", "content_html"]), JSON_VALUES, max_size=4
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    members=st.dictionaries(
+        JSON_FEED_MEMBERS,
+        JSON_VALUES | st.lists(JSON_ITEM, max_size=3) | st.lists(JSON_VALUES, max_size=3),
+        max_size=4,
+    )
+)
+def test_any_json_feed_splits_or_is_a_parse_error(members: dict[str, object]) -> None:
+    """Whatever JSON an upstream (or a hub's push) sends under a JSON Feed version, ``split``
+    answers entries or a ``ParseError``, nothing else."""
+    try:
+        document = split(json_feed(**members))
+    except ParseError:
+        return
+    assert all(entry.key and entry.digest for entry in document.entries)
+    assert all(isinstance(hub, str) for hub in document.hubs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(str.encode),
+        st.from_regex(
+            r'\A<\?xml version="1.0"\?><(rss|feed|rdf:RDF|item|entry)[^>]{0,40}>.{0,120}\Z'
+        ).map(str.encode),
+    ),
+    content_type=st.sampled_from(
+        ["", "application/rss+xml", "application/feed+json", "text/xml; charset=klingon", "\x00"]
+    ),
+    forced=st.sampled_from(["auto", "rss", "atom", "jsonfeed"]),
+)
+def test_any_document_splits_or_is_a_parse_error(
+    data: bytes, content_type: str, forced: str
+) -> None:
+    with contextlib.suppress(ParseError):
+        split(data, content_type, forced)

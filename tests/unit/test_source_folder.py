@@ -140,3 +140,23 @@ def test_a_source_folder_must_be_under_a_root(tmp_path: Path) -> None:
     os.symlink("/etc", root / "sneaky")
     with pytest.raises(InvalidInput, match="not inside"):
         check_path(str(root / "sneaky"), [root])
+
+
+@pytest.mark.parametrize("name", [DONE, FAILED])
+def test_a_file_named_done_or_failed_is_never_taken(tmp_path: Path, name: str) -> None:
+    """Those names are where taken files go: a file under one is left alone (taking it would
+    move it into a folder of its own name, and fail every poll after)."""
+    (tmp_path / name).write_bytes(b"OSLO, Sept 1 (Reuters) - copy under an unlucky name.")
+    (tmp_path / "story.txt").write_bytes(b"copy")
+    assert [s.name for s in scan(tmp_path)] == ["story.txt"]
+
+
+def test_a_folder_that_cannot_be_resolved_is_refused(tmp_path: Path) -> None:
+    root = (tmp_path / "drop").resolve()
+    root.mkdir()
+    with pytest.raises(InvalidInput, match="cannot be resolved"):
+        check_path(f"{root}/a\x00b", [root])  # Path.resolve: "embedded null byte"
+    os.symlink(root / "loop-b", root / "loop-a")
+    os.symlink(root / "loop-a", root / "loop-b")
+    with pytest.raises(InvalidInput, match="cannot be resolved"):
+        check_path(str(root / "loop-a"), [root])  # a loop of symbolic links

@@ -6,8 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from services.ingest.sources.policy import (
+    HUGE_SECONDS,
+    LONGEST_WAIT_SECONDS,
     backoff,
     classify,
     conditional_headers,
@@ -151,3 +155,89 @@ def test_permanent_redirects_move_the_source(
     redirects: tuple[tuple[int, str], ...], moved: str | None
 ) -> None:
     assert permanent_url(redirects) == moved
+
+
+# --- what an upstream may send: never a crash, never a wait past the caps ------------------------
+
+#: delta-seconds as upstreams write them, and as they should not: Unicode digits (``str.isdigit``
+#: and ``int`` take ``²`` and ``٣``), hundreds of digits, signs, spaces, fractions
+ODD_NUMBERS = ["²", "٣", "１２", "9" * 400, "-5", "+5", "1.5", "1e3", "0x10", " ", "5 5", "\x00"]
+
+
+@pytest.mark.parametrize("value", ODD_NUMBERS)
+def test_header_numbers_are_ascii_digits_and_nothing_else(value: str) -> None:
+    fresh = fresh_for({"Cache-Control": f"max-age={value}"})
+    waited = retry_after(value, NOW)
+    if value == "9" * 400:  # huge: read as huge, then capped by the plan
+        assert fresh == HUGE_SECONDS and waited == HUGE_SECONDS
+    else:
+        assert fresh is None and waited is None
+    # an odd Age is no Age at all
+    assert fresh_for({"Cache-Control": "max-age=600", "Age": value}) == (
+        0.0 if value == "9" * 400 else 600.0
+    )
+
+
+def test_huge_answers_are_capped_and_never_overflow() -> None:
+    capped = plan_success(NOW, 60, 3600, fresh=fresh_for({"Cache-Control": "max-age=" + "9" * 400}))
+    assert seconds(capped.next_at) == 3600 and capped.reason == "cache-control max-age"
+    asked = retry_after("9" * 400, NOW)
+    assert seconds(plan_failure(NOW, 60, 0, 3600, retry_after_seconds=asked).next_at) == 3600
+    # a date no calendar holds is no date
+    assert retry_after("Tue, 01 Sep 99999999999999999999 12:05:00 GMT", NOW) is None
+    assert retry_after("Tue, 01 Sep 2026 12:05:00 +99999999999999999999", NOW) is None
+    # an interval stored before it had a maximum plans a date we can hold
+    for plan in (plan_success(NOW, 10**18, 3600), plan_failure(NOW, 10**18, 7, 3600)):
+        assert seconds(plan.next_at) == LONGEST_WAIT_SECONDS
+
+
+HEADER_NAMES = st.sampled_from(
+    ["Cache-Control", "cache-control", "Age", "Retry-After", "retry-after", "ETag", "Expires"]
+)
+HEADER_VALUES = st.one_of(
+    st.text(max_size=60),
+    st.from_regex(r"\A(max-age|no-cache|public|s-maxage)?=?\"?[0-9²٣]{0,30}\"?(, ?max-age=\d+)?\Z"),
+    st.from_regex(
+        r"\A(Mon|Tue), [0-9]{1,25} (Sep|Foo) [0-9]{1,25} [0-9:]{1,12} (GMT|[+-][0-9]{1,22})\Z"
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.integers(min_value=100, max_value=599),
+    headers=st.dictionaries(HEADER_NAMES, HEADER_VALUES, max_size=4),
+    interval=st.integers(min_value=1, max_value=30 * 86400),
+    failures=st.integers(min_value=0, max_value=10_000),
+    max_delay=st.integers(min_value=1, max_value=86400),
+    jitter=st.floats(min_value=-0.1, max_value=0.1),
+)
+@example(429, {"Retry-After": "²"}, 60, 0, 3600, 0.0)
+@example(200, {"Cache-Control": "max-age=" + "9" * 400}, 60, 0, 3600, 0.0)
+@example(200, {"Cache-Control": "max-age=60", "Age": "²"}, 60, 0, 3600, 0.0)
+@example(503, {"Retry-After": "Tue, 01 Sep 99999999999999999999 12:05:00 GMT"}, 60, 0, 60, 0.0)
+def test_any_answer_plans_a_next_poll_within_the_caps(
+    status: int,
+    headers: dict[str, str],
+    interval: int,
+    failures: int,
+    max_delay: int,
+    jitter: float,
+) -> None:
+    """Whatever status and headers an upstream answers, the pure policy plans a next poll, no
+    sooner than now and no later than the longest wait the settings allow (jitter included)."""
+    outcome = classify(status)
+    longest = max(max_delay, interval) * 1.1 + 1e-6
+    fresh = fresh_for(headers)
+    asked = retry_after(headers.get("Retry-After") or headers.get("retry-after"), NOW)
+    assert fresh is None or fresh >= 0
+    assert asked is None or asked >= 0
+    if outcome in ("ok", "not-modified"):
+        plan = plan_success(NOW, interval, max_delay, fresh=fresh)
+        assert plan.failures == 0
+    else:
+        plan = plan_failure(
+            NOW, interval, failures, max_delay, retry_after_seconds=asked, jitter=jitter
+        )
+        assert plan.failures == failures + 1
+    assert 0 <= seconds(plan.next_at) <= longest

@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from services.ingest.sources.manage import build, changed
-from services.ingest.sources.model import SourceIn, SourcePatch
+from services.ingest.sources.model import MAX_INTERVAL_SECONDS, SourceIn, SourcePatch
 from shared.errors import InvalidInput, TargetRefused
 from shared.settings import Settings
 
@@ -130,3 +131,39 @@ def test_source_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     )
     assert given.source_roots == [(tmp_path / "a").resolve(), (tmp_path / "b").resolve()]
     assert [str(n) for n in given.source_allowed_networks] == ["10.0.0.0/8", "::1/128"]
+
+
+def test_the_interval_has_a_maximum_of_thirty_days() -> None:
+    """A longer one would plan polls no date can hold (every poll raised OverflowError)."""
+    assert SourceIn(name="x", url="http://127.0.0.1/", interval_seconds=MAX_INTERVAL_SECONDS)
+    assert MAX_INTERVAL_SECONDS == 30 * 86400
+    for too_long in (MAX_INTERVAL_SECONDS + 1, 10**18):
+        with pytest.raises(ValidationError, match="interval_seconds"):
+            SourceIn(name="x", url="http://127.0.0.1/", interval_seconds=too_long)
+        with pytest.raises(ValidationError, match="interval_seconds"):
+            SourcePatch(interval_seconds=too_long)
+
+
+@pytest.mark.parametrize("blank", [" ", "   ", "\u2003", " \u00a0 "])
+def test_a_name_is_more_than_spaces(loose: Settings, blank: str) -> None:
+    with pytest.raises(InvalidInput, match="blank"):
+        build(SourceIn(name=blank, url="http://127.0.0.1/"), loose, NOW)
+    feed = build(SourceIn(name="x", url="http://127.0.0.1/"), loose, NOW)
+    with pytest.raises(InvalidInput, match="blank"):
+        changed(feed, SourcePatch(name=blank), loose, NOW)
+
+
+@pytest.mark.parametrize("control", ["\x00", "\n", "\r", "\t", "\x1b", "\x7f", "\x85"])
+def test_control_characters_are_refused_in_urls_paths_and_names(
+    loose: Settings, tmp_path: Path, control: str
+) -> None:
+    with pytest.raises(InvalidInput, match="url holds a control character") as refused:
+        build(SourceIn(name="x", url=f"http://127.0.0.1/{control}feed"), loose, NOW)
+    assert "127.0.0.1" not in refused.value.detail  # the URL is not echoed
+    with pytest.raises(InvalidInput, match="path holds a control character"):
+        build(SourceIn(name="x", path=f"{tmp_path}/drop/a{control}b"), loose, NOW)
+    with pytest.raises(InvalidInput, match="name holds a control character"):
+        build(SourceIn(name=f"a{control}b", url="http://127.0.0.1/"), loose, NOW)
+    feed = build(SourceIn(name="x", url="http://127.0.0.1/"), loose, NOW)
+    with pytest.raises(InvalidInput, match="url holds a control character"):
+        changed(feed, SourcePatch(url=f"http://127.0.0.1/{control}"), loose, NOW)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from services.ingest.sources.model import PendingRequest, WebSubState
 from services.ingest.sources.websub import (
+    MAX_LEASE_SECONDS,
     PENDING_SECONDS,
     Discovery,
     describe,
@@ -221,3 +224,64 @@ def test_describe() -> None:
     assert describe(active(), NOW) == "active"
     assert describe(WebSubState(pending=pending()), NOW) == "pending"
     assert describe(active(expires_in=-1), NOW) == "expired"
+
+
+@pytest.mark.parametrize(
+    ("given", "lease"),
+    [
+        ("9" * 15, MAX_LEASE_SECONDS),  # more than a year: a year
+        ("9" * 400, MAX_LEASE_SECONDS),
+        (str(MAX_LEASE_SECONDS + 1), MAX_LEASE_SECONDS),
+        ("²", 86400),  # not ASCII digits: not a number, so the lease we asked for
+        ("٣", 86400),
+        ("-5", 86400),
+        ("", 86400),
+    ],
+)
+def test_a_granted_lease_is_ascii_digits_at_most_a_year(given: str, lease: int) -> None:
+    verdict = verify(WebSubState(pending=pending()), check(**{"hub.lease_seconds": given}), NOW)
+    assert verdict.status == 200 and verdict.state is not None
+    assert verdict.state.lease_seconds == lease
+    assert verdict.state.expires_at == NOW + timedelta(seconds=lease)
+
+
+@pytest.mark.parametrize("value", ["sha256=é", "sha256=\x00", "sha1=" + "ü" * 40, "é=abc"])
+def test_a_signature_that_is_not_ascii_is_simply_wrong(value: str) -> None:
+    assert not signature_valid(value, ["s3cret"], b"content")
+
+
+PARAM_NAMES = st.sampled_from(
+    ["hub.mode", "hub.topic", "hub.challenge", "hub.lease_seconds", "hub.reason", "other"]
+)
+PARAM_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(["subscribe", "unsubscribe", "denied", HUB.topic, "9" * 30, "²"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    params=st.dictionaries(PARAM_NAMES, PARAM_VALUES, max_size=6),
+    mode=st.sampled_from(["subscribe", "unsubscribe"]),
+    matching=st.booleans(),
+    signature=st.text(max_size=80),
+    body=st.binary(max_size=50),
+)
+@example(
+    params={"hub.lease_seconds": "9" * 15}, mode="subscribe", matching=True, signature="", body=b""
+)
+@example(params={"hub.lease_seconds": "²"}, mode="subscribe", matching=True, signature="", body=b"")
+@example(params={}, mode="subscribe", matching=False, signature="sha256=é", body=b"")
+def test_anything_a_hub_or_a_stranger_sends_gets_an_answer(
+    params: dict[str, str], mode: str, matching: bool, signature: str, body: bytes
+) -> None:
+    """The callback's pure rules answer every check (200 or 404) and every signature (valid
+    or not) without raising: no 500 for anything a client can send. (``matching``: the check
+    starts from one our pending request would accept, so the lease is read.)"""
+    if matching:
+        params = {**check(mode), **params}
+    verdict = verify(WebSubState(pending=pending(mode)), params, NOW)
+    assert verdict.status in (200, 404)
+    if verdict.state is not None and verdict.state.expires_at is not None:
+        assert verdict.state.expires_at <= NOW + timedelta(seconds=MAX_LEASE_SECONDS)
+    assert signature_valid(signature, ["s3cret"], body) in (True, False)

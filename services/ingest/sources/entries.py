@@ -66,7 +66,17 @@ def entry_key(guid: str | None, link: str | None, digest: str) -> str:
 
 def split(data: bytes, content_type: str = "", forced: str = "auto") -> Document:
     """Split a feed into entries; ``ParseError`` when it is not a feed we can read (or not of
-    the ``forced`` format)."""
+    the ``forced`` format), and nothing else whatever the upstream sends: a document that trips
+    us up is still the document's error (kept and quarantined), never a crashed poll or push."""
+    try:
+        return _split(data, content_type, forced)
+    except ParseError:
+        raise
+    except Exception as exc:  # whatever a document does to us, it is its own error
+        raise ParseError(f"the feed could not be split: {type(exc).__name__}: {exc}") from exc
+
+
+def _split(data: bytes, content_type: str, forced: str) -> Document:
     text = decode(data, content_type)
     fmt = sniff(text)
     if fmt not in FEED_CONTENT_TYPES:
@@ -152,38 +162,64 @@ def _xml_links(head: etree._Element) -> tuple[list[str], str | None]:
 
 
 def _split_json(text: str) -> Document:
+    """Every member we read is type-checked (JSON Feed 1.1): a feed whose ``items`` or ``hubs``
+    is not an array, or whose item ``id`` is an object, is malformed, not a crash."""
     document = parse_json(text, fmt="jsonfeed")
     if not looks_like_json_feed(document):
         raise ParseError("not a JSON Feed (no jsonfeed.org version)", format="jsonfeed")
-    raw_items = document.get("items")
-    items = [i for i in raw_items if isinstance(i, dict)] if isinstance(raw_items, list) else []
-    entries = [_json_entry(document, item) for item in items]
-    hubs = [
-        str(hub["url"])
-        for hub in document.get("hubs") or []
-        if isinstance(hub, dict)
-        and isinstance(hub.get("url"), str)
-        and str(hub.get("type", "")).lower() == "websub"
-    ]
-    self_url = document.get("feed_url") if isinstance(document.get("feed_url"), str) else None
+    items = [_member(item, dict, f"items[{n}]") for n, item in enumerate(_array(document, "items"))]
+    entries = [_json_entry(document, item, n) for n, item in enumerate(items)]
+    hubs: list[str] = []
+    for n, hub in enumerate(_array(document, "hubs")):
+        hub = _member(hub, dict, f"hubs[{n}]")
+        kind = _optional(hub, "type", str, f"hubs[{n}].type")
+        url = _optional(hub, "url", str, f"hubs[{n}].url")
+        if url and (kind or "").lower() == "websub" and url not in hubs:
+            hubs.append(url)
+    self_url = _optional(document, "feed_url", str, "feed_url")
     return Document(
         format="jsonfeed", entries=_first_of_each_key(entries), hubs=hubs, self_url=self_url
     )
 
 
-def _json_entry(document: Mapping[str, Any], item: Mapping[str, Any]) -> Entry:
+def _malformed(where: str, value: object, wanted: str) -> ParseError:
+    return ParseError(
+        f"malformed JSON Feed: {where} is {type(value).__name__}, not {wanted}", format="jsonfeed"
+    )
+
+
+_WANTED: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
+
+
+def _member(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind):
+        raise _malformed(where, value, _WANTED[kind])
+    return value
+
+
+def _array(document: Mapping[str, Any], name: str) -> list[Any]:
+    """An optional array member (absent or ``null``: empty)."""
+    value = document.get(name)
+    return [] if value is None else list(_member(value, list, name))
+
+
+def _optional(holder: Mapping[str, Any], name: str, kind: type, where: str) -> Any:
+    value = holder.get(name)
+    return None if value is None else _member(value, kind, where)
+
+
+def _json_entry(document: Mapping[str, Any], item: Mapping[str, Any], n: int) -> Entry:
     canonical = json.dumps(item, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     guid = item.get("id")
-    link = item.get("url")
+    # JSON Feed: an id that is a number is read as a string; anything else is no id at all
+    if isinstance(guid, bool) or not isinstance(guid, str | int | float | None):
+        raise _malformed(f"items[{n}].id", guid, "a string")
+    link = _optional(item, "url", str, f"items[{n}].url")
     one = {**document, "items": [item]}
     body = json.dumps(one, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Entry(
-        entry_key(
-            str(guid) if guid not in (None, "") else None,
-            link if isinstance(link, str) else None,
-            digest,
-        ),
+        entry_key(str(guid) if guid not in (None, "") else None, link, digest),
         digest,
         body,
         FEED_CONTENT_TYPES["jsonfeed"],

@@ -75,7 +75,10 @@ def check_path(path: str, roots: list[Path]) -> Path:
     given = Path(path)
     if not given.is_absolute():
         raise InvalidInput(f"path {path!r} must be absolute", resource=path)
-    resolved = given.expanduser().resolve()
+    try:
+        resolved = given.expanduser().resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte; a loop of symbolic links
+        raise InvalidInput(f"path {path!r} cannot be resolved: {exc}", resource=path) from None
     for root in roots:
         if resolved != root and resolved.is_relative_to(root):
             return resolved
@@ -87,11 +90,14 @@ def check_path(path: str, roots: list[Path]) -> Path:
 
 
 def scan(folder: Path) -> list[Seen]:
-    """The regular files in the folder (not in ``done/``/``failed/``, not being written)."""
+    """The regular files in the folder (not in ``done/``/``failed/``, not being written). Names
+    ``done`` and ``failed`` are never taken, even as files: they are where taken files go."""
     found: list[Seen] = []
     with os.scandir(folder) as listing:
         for entry in listing:
-            if in_progress(entry.name) or not entry.is_file(follow_symlinks=False):
+            if entry.name in (DONE, FAILED) or in_progress(entry.name):
+                continue
+            if not entry.is_file(follow_symlinks=False):
                 continue
             stat = entry.stat(follow_symlinks=False)
             found.append(Seen(entry.name, stat.st_size, stat.st_mtime_ns))

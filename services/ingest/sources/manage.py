@@ -11,6 +11,7 @@ off the schedule, and our WebSub subscription for it is dropped (the hub's next 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +45,33 @@ MIN_INTERVAL_SETTING = "SYNDICATE_SOURCE_MIN_INTERVAL_SECONDS"
 FOLDER_FORMATS: tuple[str, ...] = ("auto", *FORMATS)
 
 
+#: C0 and C1 control characters and DEL: in no URL, folder or name we keep
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _no_controls(value: str, field: str) -> str:
+    found = _CONTROLS.search(value)
+    if found is not None:
+        raise InvalidInput(
+            f"{field} holds a control character ({ord(found.group()):#04x})",
+            extra={"field": field},
+        )
+    return value
+
+
+def _name(value: str) -> str:
+    name = _no_controls(value, "name").strip()
+    if not name:
+        raise InvalidInput("name must not be blank", extra={"field": "name"})
+    return name
+
+
+def _path(value: str, settings: Settings) -> str:
+    return str(check_path(_no_controls(value, "path"), settings.source_roots))
+
+
 def _check_url(url: str, settings: Settings) -> str:
+    _no_controls(url, "url")
     guard = source_guard(settings)
     check_url(
         url,
@@ -94,10 +121,10 @@ def build(body: SourceIn, settings: Settings, now: datetime) -> SourceConfig:
     kind = "feed" if body.url is not None else "folder"
     return SourceConfig(
         id=random_id("src"),
-        name=body.name.strip(),
+        name=_name(body.name),
         kind=kind,
         url=_check_url(body.url, settings) if body.url is not None else None,
-        path=str(check_path(body.path, settings.source_roots)) if body.path is not None else None,
+        path=_path(body.path, settings) if body.path is not None else None,
         agency=_agency(body.agency),
         interval_seconds=_interval(body.interval_seconds, settings),
         format=_format(body.format, kind),
@@ -130,11 +157,11 @@ def changed(
         ):
             raise InvalidInput(f"{name} cannot be null", extra={"field": name})
     if "name" in given:
-        update["name"] = given["name"].strip()
+        update["name"] = _name(given["name"])
     if "url" in given:
         update["url"] = _check_url(given["url"], settings)
     if "path" in given:
-        update["path"] = str(check_path(given["path"], settings.source_roots))
+        update["path"] = _path(given["path"], settings)
     if "agency" in given:
         update["agency"] = _agency(given["agency"])
     if "interval_seconds" in given:

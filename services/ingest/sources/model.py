@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SourceKind = Literal["feed", "folder"]
+#: the longest poll interval a source may ask for (30 days): every wait stays a date we can hold
+MAX_INTERVAL_SECONDS = 30 * 86400
 #: formats a feed source may be read as (``auto``: from the document itself)
 FEED_FORMATS: tuple[str, ...] = ("auto", "rss", "atom", "jsonfeed")
 #: the Content-Type a one-entry document of each feed format is stored with
@@ -129,7 +131,10 @@ class SourceIn(BaseModel):
     )
     agency: str | None = Field(default=None, max_length=100, description="The wire it carries.")
     interval_seconds: int | None = Field(
-        default=None, ge=1, description="Poll interval; at least SOURCE_MIN_INTERVAL_SECONDS."
+        default=None,
+        ge=1,
+        le=MAX_INTERVAL_SECONDS,
+        description="Poll interval; at least SOURCE_MIN_INTERVAL_SECONDS, at most 30 days.",
     )
     format: str = Field(default="auto", description="auto, or the format of the feed / files.")
     enabled: bool = True
@@ -146,7 +151,7 @@ class SourcePatch(BaseModel):
     url: str | None = Field(default=None, min_length=1, max_length=2048)
     path: str | None = Field(default=None, min_length=1, max_length=4096)
     agency: str | None = Field(default=None, max_length=100)
-    interval_seconds: int | None = Field(default=None, ge=1)
+    interval_seconds: int | None = Field(default=None, ge=1, le=MAX_INTERVAL_SECONDS)
     format: str | None = None
     enabled: bool | None = None
     timeout_seconds: float | None = Field(default=None, gt=0, le=600)

@@ -23,10 +23,16 @@ from email.utils import parsedate_to_datetime
 
 from services.ingest.sources.model import Outcome
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 #: a failure run longer than this no longer doubles the wait (2^20 intervals is cap anyway)
 _MAX_EXPONENT = 20
+#: delta-seconds in a header (``max-age``, ``Age``, ``Retry-After``): ASCII digits only (``str``
+#: methods and ``int`` also take ``²`` or ``٣``); more than ten digits is read as this many
+_SECONDS = re.compile(r"[0-9]+")
+HUGE_SECONDS = 9_999_999_999
+#: no plan is ever further away than this (a year), whatever an answer or a stored interval says
+LONGEST_WAIT_SECONDS = 366 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,19 @@ def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str
     return headers
 
 
+def delta_seconds(value: str | None) -> int | None:
+    """A header's delta-seconds (RFC 9110 §1.2.1: ``1*DIGIT``), clamped; ``None`` if it is not one."""
+    text = (value or "").strip()
+    if not _SECONDS.fullmatch(text):
+        return None
+    return HUGE_SECONDS if len(text) > len(str(HUGE_SECONDS)) else min(int(text), HUGE_SECONDS)
+
+
+def _after(now: datetime, seconds: float) -> datetime:
+    """``now`` plus a wait that can never overflow a ``datetime``."""
+    return now + timedelta(seconds=min(max(seconds, 0.0), LONGEST_WAIT_SECONDS))
+
+
 def fresh_for(headers: Mapping[str, str]) -> float | None:
     """Seconds the answer stays fresh by ``Cache-Control: max-age`` (less its ``Age``), or
     ``None`` when it does not say (``no-cache``/``no-store`` say nothing worth waiting for)."""
@@ -79,9 +98,9 @@ def fresh_for(headers: Mapping[str, str]) -> float | None:
     match = _MAX_AGE.search(control)
     if match is None:
         return None
-    age_text = (header(headers, "age") or "").strip()
-    age = int(age_text) if age_text.isdigit() else 0
-    return max(0.0, float(int(match.group(1)) - age))
+    max_age = delta_seconds(match.group(1)) or 0
+    age = delta_seconds(header(headers, "age")) or 0
+    return float(max(0, max_age - age))
 
 
 def retry_after(value: str | None, now: datetime) -> float | None:
@@ -89,11 +108,12 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = delta_seconds(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # a year of 20 digits: Overflow
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -122,7 +142,7 @@ def plan_success(
         delay, reason = min(fresh, max_delay), "cache-control max-age"
     if safety_net is not None and safety_net > delay:
         delay, reason = float(safety_net), "websub safety net"
-    return Plan(now + timedelta(seconds=delay), reason, 0)
+    return Plan(_after(now, delay), reason, 0)
 
 
 def plan_failure(
@@ -141,7 +161,7 @@ def plan_failure(
         asked = min(retry_after_seconds, max(max_delay, interval))
         if asked > delay:
             delay, reason = asked, "retry-after"
-    return Plan(now + timedelta(seconds=delay), reason, failures)
+    return Plan(_after(now, delay), reason, failures)
 
 
 def permanent_url(redirects: tuple[tuple[int, str], ...]) -> str | None:

@@ -34,7 +34,7 @@ from services.ingest.sources.policy import (
 )
 from services.ingest.sources.poll_folder import poll_folder
 from services.ingest.sources.subscriber import maintain
-from services.ingest.sources.take import quarantine_document, take_entries
+from services.ingest.sources.take import ITEMS, quarantine_document, take_entries
 from services.ingest.sources.websub import Discovery, discover, renew_at
 from shared import metrics
 from shared.errors import DeliveryError, ParseError, TargetRefused
@@ -49,11 +49,6 @@ LEASE_MARGIN_SECONDS = 15.0
 
 POLLS = metrics.Counter(
     "syndicate_source_polls_total", "Polls of upstream sources, by outcome.", ("source", "outcome")
-)
-ITEMS = metrics.Counter(
-    "syndicate_source_items_total",
-    "Raw items taken from upstream sources (entries, files, pushes).",
-    ("source", "via"),
 )
 POLL_SECONDS = metrics.Histogram(
     "syndicate_source_poll_seconds",
@@ -110,7 +105,7 @@ def _poll_locked(
     if loaded is None:
         store.unschedule(client, source_id)
         return Report(source_id, "missing")
-    source, state, websub, _taken = loaded
+    source, state, _websub, _taken = loaded
     if not source.enabled:
         store.unschedule(client, source_id)
         return Report(source_id, "disabled")
@@ -118,9 +113,14 @@ def _poll_locked(
     store.reschedule(client, source_id, started + timedelta(seconds=lease))  # hold the claim
     began = time.perf_counter()
     if source.kind == "feed":
-        report, plan, state = _poll_feed(client, source, state, websub, settings, http, clock, rng)
+        report, plan, state = _poll_feed(client, source, state, settings, http, clock, rng)
     else:
-        report, plan, state = poll_folder(client, source, state, settings, clock, rng)
+        try:
+            report, plan, state = poll_folder(client, source, state, settings, clock, rng)
+        except redis.RedisError:
+            raise  # nothing can be recorded: the claim falls due again after its lease
+        except Exception as exc:  # noqa: BLE001 - a failed poll, recorded, never a crash
+            report, plan, state = _unexpected(client, source, state, settings, clock, rng, exc)
     POLL_SECONDS.observe(client, (source.kind,), time.perf_counter() - began)
     POLLS.inc(client, (source.id, report.outcome))
     if report.taken:
@@ -154,7 +154,86 @@ def _poll_feed(
     client: redis.Redis,
     source: Source,
     state: PollState,
-    websub: WebSubState | None,
+    settings: Settings,
+    http: Client,
+    clock: Clock,
+    rng: random.Random,
+) -> tuple[Report, Plan | None, PollState]:
+    """Fetch, take, plan. Whatever the upstream answers, the poll ends recorded: an exception
+    nobody foresaw is the source's error with backoff, not a crash the poller only logs. A
+    failed poll still renews an active WebSub lease (the hub may push while the feed is down)."""
+    try:
+        report, plan, state = _fetch_and_take(client, source, state, settings, http, clock, rng)
+    except redis.RedisError:
+        raise  # nothing can be recorded: the claim falls due again after its lease
+    except Exception as exc:  # noqa: BLE001 - a failed poll, recorded, never a crash
+        report, plan, state = _unexpected(client, source, state, settings, clock, rng, exc)
+    if plan is not None and report.outcome in ("error", "throttled"):
+        plan = _keep_lease(client, source, settings, http, clock(client), plan, report)
+    return report, plan, state
+
+
+def _unexpected(
+    client: redis.Redis,
+    source: Source,
+    state: PollState,
+    settings: Settings,
+    clock: Clock,
+    rng: random.Random,
+    exc: Exception,
+) -> tuple[Report, Plan, PollState]:
+    log.exception("source %s: the poll failed unexpectedly", source.id)
+    error = f"the poll failed unexpectedly: {type(exc).__name__}: {str(exc)[:300]}"
+    return failure(Report(source.id, "error"), state, source, settings, clock(client), rng, error)
+
+
+def _keep_lease(
+    client: redis.Redis,
+    source: Source,
+    settings: Settings,
+    http: Client,
+    now: datetime,
+    plan: Plan,
+    report: Report,
+) -> Plan:
+    """After a failed poll: renew an active subscription's lease when it is due (the feed's
+    hub and topic are the ones we hold), and wake up for the renewal (or a retry of it) when
+    that comes before the backoff's next poll."""
+    loaded = store.load(client, source.id)
+    websub = loaded[2] if loaded else None
+    if websub is None or not websub.active(now) or not websub.hub or not websub.topic:
+        return plan
+    try:
+        held = Discovery(websub.hub, websub.topic)
+        report.websub = maintain(
+            client, source.id, held, now, settings, http, budget(source, settings)
+        )
+    except redis.RedisError:
+        raise
+    except Exception:  # the poll's own failure is what gets recorded
+        log.exception("source %s: the WebSub lease could not be renewed", source.id)
+    loaded = store.load(client, source.id)
+    return _wake_for_websub(loaded[2] if loaded else None, now, plan)
+
+
+def _wake_for_websub(websub: WebSubState | None, now: datetime, plan: Plan) -> Plan:
+    """Wake up for the lease's renewal (or to retry one the hub refused) even when polls are
+    rare (a safety net, a backoff)."""
+    if websub is None or not websub.active(now):
+        return plan
+    for wake, why in (
+        (renew_at(websub), "websub lease renewal"),
+        (websub.retry_at, "websub retry"),
+    ):
+        if wake is not None and now < wake < plan.next_at:
+            plan = Plan(wake, why, plan.failures)
+    return plan
+
+
+def _fetch_and_take(
+    client: redis.Redis,
+    source: Source,
+    state: PollState,
     settings: Settings,
     http: Client,
     clock: Clock,
@@ -250,16 +329,7 @@ def _success_plan(
         fresh=fresh_for(answer.headers),
         safety_net=settings.source_websub_poll_seconds if pushed else None,
     )
-    if websub is None or not pushed:
-        return plan
-    # wake up for the lease's renewal (or to retry one the hub refused) even when polls are rare
-    for wake, why in (
-        (renew_at(websub), "websub lease renewal"),
-        (websub.retry_at, "websub retry"),
-    ):
-        if wake is not None and now < wake < plan.next_at:
-            plan = Plan(wake, why, 0)
-    return plan
+    return _wake_for_websub(websub, now, plan)
 
 
 def _move(client: redis.Redis, source: Source, url: str, now: datetime) -> bool:

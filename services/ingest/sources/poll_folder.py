@@ -54,7 +54,7 @@ def poll_folder(
         "last_status": None,
     }
     if taken.failed:
-        update |= {"last_error": f"moved to failed/: {taken.failed[-1]}", "last_error_at": now}
+        update |= {"last_error": f"a file failed: {taken.failed[-1]}", "last_error_at": now}
     plan = plan_success(now, source.interval_seconds, settings.source_max_delay_seconds)
     log.debug("source %s: watching %d files", source.id, watching)
     return report, plan, state.model_copy(update=update)

@@ -9,7 +9,8 @@ ingest as raw items and ``process_wire`` tasks, like pushed copy.
 
 A poller that dies mid-poll leaves its claims a lease ahead in the schedule; they fall due again
 by themselves and any scheduler polls them. At start the schedule is reconciled with the
-sources (an enabled source missing from it is put back, due now).
+sources (an enabled source missing from it is put back, due now), after sources stored under
+the keys of before the Redis Cluster hash tags are moved to the tagged ones (once).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ class Poller:
 
     def start(self) -> Poller:
         try:
+            moved = store.move_untagged(self._client())
+            if moved:
+                log.info("%s: %d sources moved to hash-tagged keys", self.name, moved)
             added = store.reconcile(self._client(), store.redis_now(self._client()))
             if added:
                 log.info("%s: %d sources put back on the schedule", self.name, added)

@@ -1,6 +1,13 @@
 """Sources in Redis: configuration, poll state, WebSub state, the due-time schedule, seen
 entries, drop-folder watches and the items each source produced.
 
+Redis Cluster: a source's own keys share its id as hash tag (``keys.source``), so what changes
+them together (a transaction, a Lua script) stays in one slot; the two global sets (every source,
+the schedule) are written by separate commands, never in a transaction with them. The order of
+those writes makes a crash between them harmless: a new source is written before it is listed
+and scheduled (a poller's start puts an enabled source missing from the schedule back), a
+deleted one is forgotten before it is unlisted (a listed id without a source is skipped).
+
 The schedule is one sorted set of enabled sources scored by when to poll them next, on the
 Redis server's clock (so schedulers on several hosts agree). ``claim_due`` hands each due source
 to one scheduler only: it moves the source's score a lease ahead rather than removing it, so a
@@ -52,13 +59,12 @@ def redis_now(client: redis.Redis) -> datetime:
 
 
 def create(client: redis.Redis, source: Source, due: datetime | None) -> None:
-    """Store a new source (and schedule its first poll at ``due`` when enabled)."""
-    pipe = client.pipeline(transaction=True)
-    pipe.hset(keys.source(source.id), mapping={"config": source.model_dump_json(), "taken": 0})
-    pipe.zadd(keys.sources(), {source.id: source.created_at.timestamp()})
+    """Store a new source, then list it, then schedule its first poll at ``due`` (when
+    enabled): three slots, three writes, in the order that survives a crash between them."""
+    client.hset(keys.source(source.id), mapping={"config": source.model_dump_json(), "taken": 0})
+    client.zadd(keys.sources(), {source.id: source.created_at.timestamp()})
     if due is not None:
-        pipe.zadd(keys.sources_due(), {source.id: due.timestamp()})
-    pipe.execute()
+        client.zadd(keys.sources_due(), {source.id: due.timestamp()})
 
 
 def save_config(client: redis.Redis, source: Source) -> bool:
@@ -93,11 +99,10 @@ def ids(client: redis.Redis) -> list[str]:
 
 
 def delete(client: redis.Redis, source_id: str) -> bool:
-    """Forget a source and everything kept for it; False when there was none."""
+    """Forget a source and everything kept for it (one slot, one transaction), then take it
+    off the schedule and the list; False when there was none."""
     pipe = client.pipeline(transaction=True)
     pipe.delete(keys.source(source_id))
-    pipe.zrem(keys.sources(), source_id)
-    pipe.zrem(keys.sources_due(), source_id)
     pipe.delete(
         keys.source_seen(source_id),
         keys.source_seen_at(source_id),
@@ -105,7 +110,40 @@ def delete(client: redis.Redis, source_id: str) -> bool:
         keys.source_files(source_id),
     )
     removed = pipe.execute()
+    client.zrem(keys.sources_due(), source_id)
+    client.zrem(keys.sources(), source_id)
     return bool(removed[0])
+
+
+#: the keys of a source besides its hash, as ``keys.source_untagged`` names their part
+_PARTS: dict[str, Callable[[str], str]] = {
+    "seen": keys.source_seen,
+    "seen-at": keys.source_seen_at,
+    "items": keys.source_items,
+    "files": keys.source_files,
+}
+
+
+def move_untagged(client: redis.Redis) -> int:
+    """Move sources stored before their keys were hash-tagged to the tagged keys; returns how
+    many. Run by every poller at start: idempotent, and safe when several run at once (a key
+    another scheduler moved first is simply gone). The hash moves last: until it has, no code
+    sees the source, so nothing writes its other new keys meanwhile."""
+    moved = 0
+    for source_id in ids(client):
+        if not client.exists(keys.source_untagged(source_id)):
+            continue
+        for part, tagged in _PARTS.items():
+            _rename(client, keys.source_untagged(source_id, part), tagged(source_id))
+        moved += _rename(client, keys.source_untagged(source_id), keys.source(source_id))
+    return moved
+
+
+def _rename(client: redis.Redis, old: str, new: str) -> bool:
+    try:
+        return bool(client.renamenx(old, new))
+    except redis.ResponseError:  # no such key: never there, or another scheduler moved it
+        return False
 
 
 def save_state(client: redis.Redis, source_id: str, state: PollState) -> bool:

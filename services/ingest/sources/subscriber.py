@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from services.ingest.sources import store
 from services.ingest.sources.entries import split
 from services.ingest.sources.fetch import source_guard
 from services.ingest.sources.model import WebSubState
-from services.ingest.sources.take import quarantine_document, take_entries
+from services.ingest.sources.take import ITEMS, quarantine_document, take_entries
 from services.ingest.sources.websub import (
     Discovery,
     Verdict,
@@ -89,6 +90,9 @@ def maintain(
             data=urlencode(form).encode("ascii"),
             headers={"Content-Type": FORM_TYPE},
             timeout=(min(http.connect_timeout, budget), budget),
+            # the whole request, however slowly the hub drips its answer: the poll's lock and
+            # claim are leased for the fetch and this request, each within the budget
+            deadline=time.monotonic() + budget,
         )
     except (TargetRefused, DeliveryError) as exc:
         _failed(client, source_id, pending, f"{mode} to {target.hub} failed: {exc.detail}", now)
@@ -206,5 +210,7 @@ def _push(
         )
         return PushResult(202, error, 0, (wire_id,))
     taken = take_entries(client, source, document.entries, now)
+    if taken.wire_ids:
+        ITEMS.inc(client, (source_id, "push"), len(taken.wire_ids))
     log.info("source %s: push took %d new entries", source_id, len(taken.wire_ids))
     return PushResult(202, "taken", len(taken.wire_ids), tuple(taken.wire_ids))

@@ -25,13 +25,20 @@ from services.ingest.sources import folder as drop
 from services.ingest.sources import store
 from services.ingest.sources.entries import Entry, iter_new
 from services.ingest.sources.model import Source
-from shared import names
+from shared import metrics, names
 from shared.celery_app import send
 from shared.errors import ParseError
 from shared.ids import derived_id
 from shared.models import WireItem
 
 log = logging.getLogger(__name__)
+
+#: ``via``: ``feed`` or ``folder`` (a poll's), ``push`` (what a WebSub hub pushed)
+ITEMS = metrics.Counter(
+    "syndicate_source_items_total",
+    "Raw items taken from upstream sources (entries, files, pushes).",
+    ("source", "via"),
+)
 
 #: the Content-Type a dropped file is stored with, per forced format (``auto``: detect)
 FILE_CONTENT_TYPES: dict[str, str] = {"auto": "application/octet-stream"}
@@ -48,7 +55,7 @@ class Taken:
     quarantined: list[str] = field(default_factory=list)  # files stored, but unreadable copy
     changed: int = 0  # of which changes of entries taken before
     seen: int = 0  # entries already taken, unchanged
-    failed: list[str] = field(default_factory=list)  # files moved to failed/, with why
+    failed: list[str] = field(default_factory=list)  # files moved to failed/ (or left), why
 
 
 def _item(
@@ -125,40 +132,56 @@ def take_files(
 ) -> Taken:
     """Take each complete file: a raw item sent to ingest and the file moved to ``done/``; a
     file that is too big, empty or unreadable copy goes to ``failed/`` with the reason (copy we
-    cannot parse is also stored and quarantined, like a ``422`` at ``POST /v1/wire``)."""
+    cannot parse is also stored and quarantined, like a ``422`` at ``POST /v1/wire``). A file
+    the file system will not let us read or move fails alone (named in the source's
+    ``last_error``, left where it is, tried again at a later poll); the others are taken."""
     taken = Taken()
     content_type = FILE_CONTENT_TYPES.get(source.format, "application/octet-stream")
     for seen in complete:
         try:
-            body = drop.read(where, seen.name, max_bytes)
+            _take_file(client, source, where, seen, now, max_bytes, content_type, taken)
         except FileNotFoundError:
             continue  # moved away meanwhile (another scheduler took it)
-        if body is None or not body.strip():
-            why = f"over {max_bytes} bytes" if body is None else "the file is empty"
-            drop.finish(where, seen.name, drop.FAILED, at=now, reason=why)
-            taken.failed.append(f"{seen.name}: {why}")
-            continue
-        digest = hashlib.sha256(body).hexdigest()
-        wire_id = derived_id(
-            "wire", "source-file", source.id, seen.name, str(seen.size), str(seen.mtime_ns), digest
-        )
-        item = _item(wire_id, source, seen.name, body, content_type, now)
-        problem = _unreadable(body, content_type, source, now)
-        if problem is not None:
-            if wire_store.save_wire_once(client, item, body):
-                wire_store.quarantine(client, item, problem, now)
-                taken.quarantined.append(wire_id)
-            drop.finish(
-                where, seen.name, drop.FAILED, at=now, wire_id=wire_id, reason=problem.detail
-            )
-            taken.failed.append(f"{seen.name}: {problem.detail}")
-            continue
-        if _accept(client, item, body):
-            taken.wire_ids.append(wire_id)
-        drop.finish(where, seen.name, drop.DONE, at=now, wire_id=wire_id)
-        log.info("source %s: %s taken as %s", source.id, seen.name, wire_id)
+        except OSError as exc:
+            log.warning("source %s: %s left in place: %s", source.id, seen.name, exc)
+            taken.failed.append(f"{seen.name}: left in place: {exc}")
     store.add_taken(client, source.id, taken.wire_ids + taken.quarantined, now)
     return taken
+
+
+def _take_file(
+    client: redis.Redis,
+    source: Source,
+    where: Path,
+    seen: drop.Seen,
+    now: datetime,
+    max_bytes: int,
+    content_type: str,
+    taken: Taken,
+) -> None:
+    body = drop.read(where, seen.name, max_bytes)
+    if body is None or not body.strip():
+        why = f"over {max_bytes} bytes" if body is None else "the file is empty"
+        drop.finish(where, seen.name, drop.FAILED, at=now, reason=why)
+        taken.failed.append(f"{seen.name}: {why}")
+        return
+    digest = hashlib.sha256(body).hexdigest()
+    wire_id = derived_id(
+        "wire", "source-file", source.id, seen.name, str(seen.size), str(seen.mtime_ns), digest
+    )
+    item = _item(wire_id, source, seen.name, body, content_type, now)
+    problem = _unreadable(body, content_type, source, now)
+    if problem is not None:
+        if wire_store.save_wire_once(client, item, body):
+            wire_store.quarantine(client, item, problem, now)
+            taken.quarantined.append(wire_id)
+        drop.finish(where, seen.name, drop.FAILED, at=now, wire_id=wire_id, reason=problem.detail)
+        taken.failed.append(f"{seen.name}: {problem.detail}")
+        return
+    if _accept(client, item, body):
+        taken.wire_ids.append(wire_id)
+    drop.finish(where, seen.name, drop.DONE, at=now, wire_id=wire_id)
+    log.info("source %s: %s taken as %s", source.id, seen.name, wire_id)
 
 
 def _unreadable(body: bytes, content_type: str, source: Source, now: datetime) -> ParseError | None:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from services.ingest.sources.model import PendingRequest, WebSubState, WebSubStatus
+from services.ingest.sources.policy import delta_seconds
 
 #: a request the hub has not verified after this long is given up (and tried again later)
 PENDING_SECONDS = 3600
@@ -32,6 +33,8 @@ RENEW_SHARE = 0.25
 RENEW_AT_MOST_SECONDS = 86400
 #: after a hub denies us, wait this long before asking it again
 DENIED_RETRY_SECONDS = 6 * 3600
+#: the longest lease we believe a hub grants (a longer one is read as this: a year)
+MAX_LEASE_SECONDS = 365 * 86400
 #: hashes a hub may sign with (the Recommendation's list)
 SIGNATURE_METHODS = {
     "sha1": hashlib.sha1,
@@ -192,8 +195,10 @@ def verify(state: WebSubState, params: Mapping[str, str], now: datetime) -> Verd
     if mode == "unsubscribe":
         cleared = WebSubState(failures=0, last_error=None)
         return Verdict(200, challenge, cleared)
-    lease_text = params.get("hub.lease_seconds", "").strip()
-    lease = int(lease_text) if lease_text.isdigit() else pending.lease_seconds
+    # ASCII digits only (``int`` takes ``²`` and ``٣`` too), at most a year; a lease that is not
+    # a number is read as the one we asked for
+    granted = delta_seconds(params.get("hub.lease_seconds"))
+    lease = min(granted, MAX_LEASE_SECONDS) if granted is not None else pending.lease_seconds
     if not lease:
         return Verdict(404, "no lease granted", None)
     active = WebSubState(
@@ -216,10 +221,12 @@ def signature_valid(header_value: str | None, secrets: Iterable[str | None], bod
     algorithm = SIGNATURE_METHODS.get(method.strip().lower())
     if algorithm is None or not given:
         return False
+    # compared as bytes: ``compare_digest`` raises on a ``str`` that is not ASCII
+    offered = given.strip().lower().encode("utf-8", "replace")
     for secret in secrets:
         if secret:
             expected = hmac.new(secret.encode("utf-8"), body, algorithm).hexdigest()
-            if hmac.compare_digest(expected, given.strip().lower()):
+            if hmac.compare_digest(expected.encode("ascii"), offered):
                 return True
     return False
 

@@ -81,3 +81,20 @@ def test_poll_fails_when_the_upstream_does(env: redis.Redis, upstream: Upstream)
     report = json.loads(out[out.index("{") :])
     assert report["outcome"] == "error" and "500" in report["error"]
     assert report["next_poll_reason"].startswith("backoff")
+
+
+def test_what_the_request_model_refuses_is_a_refusal_not_a_traceback(env: redis.Redis) -> None:
+    code, out = run("add", "X", "--url", "http://127.0.0.1:9/", "--timeout", "0")
+    assert code == 1 and "refused: timeout_seconds: Input should be greater than 0" in out
+    assert "Traceback" not in out and "ValidationError" not in out
+    code, out = run("add", "", "--url", "http://127.0.0.1:9/")
+    assert code == 1 and out.startswith("refused: name:")
+    code, out = run("add", "   ", "--url", "http://127.0.0.1:9/")
+    assert code == 1 and "refused: name must not be blank" in out
+    code, out = run("add", "Ok", "--url", "http://127.0.0.1:9/")
+    source = json.loads(out)
+    code, out = run("update", source["id"], "--interval", str(10**12))
+    assert code == 1 and out.startswith("refused: interval_seconds:")
+    code, out = run("update", source["id"], "--max-bytes", "0")
+    assert code == 1 and out.startswith("refused: max_bytes:")
+    assert json.loads(run("show", source["id"])[1])["interval_seconds"] == 300  # unchanged

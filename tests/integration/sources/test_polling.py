@@ -8,6 +8,7 @@ import itertools
 import re
 from typing import Any
 
+import pytest
 import requests
 
 from tests.integration.sources.conftest import (
@@ -91,15 +92,16 @@ def test_a_second_poll_is_conditional_and_a_304_takes_nothing(
     assert f'syndicate_source_items_total{{source="{source["id"]}",via="feed"}} 2.0' in exposed
 
 
-def test_429_with_retry_after_delays_the_next_poll(
-    live_service: Service, upstream: Upstream, made: list[str]
+@pytest.mark.parametrize("status", [429, 503])
+def test_429_or_503_with_retry_after_delays_the_next_poll(
+    live_service: Service, upstream: Upstream, made: list[str], status: int
 ) -> None:
     counter = itertools.count()
     body = rss(stories(1, tag=unique("busy-")))
 
     def answer(_hit: Hit) -> Answer:
         if next(counter) == 0:
-            return Answer(429, {"Retry-After": "3"}, b"slow down")
+            return Answer(status, {"Retry-After": "3"}, b"slow down")
         return Answer(200, {"Content-Type": RSS_TYPE}, body)
 
     url = upstream.serve("/busy", answer)
@@ -112,7 +114,7 @@ def test_429_with_retry_after_delays_the_next_poll(
     )
     health = throttled["health"]
     assert health["status"] == "failing" and health["consecutive_failures"] == 1
-    assert health["last_status"] == 429 and "Retry-After 3" in health["last_error"]
+    assert health["last_status"] == status and "Retry-After 3" in health["last_error"]
     assert health["next_poll_reason"] == "retry-after"
     first, second = hits(upstream, "/busy", 2)[:2]
     # interval 1 s and one failure's backoff (2 s ±10%) would have come sooner than 3 s
@@ -122,6 +124,30 @@ def test_429_with_retry_after_delays_the_next_poll(
     )
     assert recovered["health"]["consecutive_failures"] == 0
     assert recovered["health"]["items_taken"] == 1
+
+
+def test_copy_without_an_agency_gets_the_sources_and_copy_with_one_keeps_its_own(
+    live_service: Service, upstream: Upstream, made: list[str]
+) -> None:
+    """The source's ``agency`` is the last resort of ingest's precedence chain."""
+    tag = unique("agency-")
+    feed = (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        "<title>Harbour Wire</title><link>https://wire.example/</link>"
+        f"<item><title>Ferries run late after the storm {tag}</title><guid>{tag}-plain</guid>"
+        "<description>Ferries ran late on Tuesday after a storm closed the harbour mouth "
+        "for most of the morning.</description></item>"
+        f"<item><title>The bridge reopens {tag}</title><guid>{tag}-own</guid>"
+        "<description>OSLO, Sept 1 (Reuters) - The bridge reopened on Tuesday after weeks "
+        "of repairs.</description></item></channel></rss>"
+    ).encode()
+    url = upstream.serve("/agencies", Answer(200, {"Content-Type": RSS_TYPE}, feed))
+    source = create(live_service, made, url=url, interval_seconds=3600, agency="afp")
+    agencies = {}
+    for item in wait_parsed(live_service, source["id"], 2):
+        (story_id,) = item["story_ids"]
+        agencies[item["entry"]] = live_service.get(f"/v1/stories/{story_id}").json()["agency"]
+    assert agencies == {f"guid:{tag}-plain": "AFP", f"guid:{tag}-own": "Reuters"}
 
 
 def test_a_malformed_feed_is_the_sources_error_and_is_retried_later(

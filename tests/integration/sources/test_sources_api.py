@@ -3,6 +3,9 @@ contract, every refusal as problem+json, the schedule each change leaves."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,8 @@ import pytest
 import redis
 import requests
 
+from services.ingest.sources import store
+from services.ingest.sources.model import PendingRequest
 from shared import keys
 from shared.settings import get_settings
 from tests.conftest import _clear_caches
@@ -140,3 +145,102 @@ def test_the_openapi_description_lists_the_routes(app: str) -> None:
         "/v1/sources/{source_id}/items",
         "/websub/callback/{source_id}",
     } <= set(paths)
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"name": "x", "path": "/drop/a\u0000b"}, "control character"),
+        ({"name": "x", "url": "http://127.0.0.1/\u0000"}, "control character"),
+        ({"name": "x", "url": "http://127.0.0.1/a\nHost: evil"}, "control character"),
+        ({"name": "   ", "url": "http://127.0.0.1/"}, "blank"),
+        ({"name": "x", "url": "http://127.0.0.1/", "interval_seconds": 10**18}, "interval"),
+        ({"name": "x", "url": "http://127.0.0.1/", "interval_seconds": 2_592_001}, "interval"),
+    ],
+)
+def test_what_a_client_may_send_is_refused_not_a_500(
+    app: str, body: dict[str, Any], where: str
+) -> None:
+    assert where in json.dumps(problem(post(app, body), 422))
+
+
+def test_a_path_that_cannot_be_resolved_is_refused(app: str, tmp_path: Path) -> None:
+    """Before the control-character rule, a NUL reached ``Path.resolve`` (``ValueError``)."""
+    root = tmp_path / "drop"
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "a").symlink_to(root / "b")
+    (root / "b").symlink_to(root / "a")
+    assert (
+        "cannot be resolved"
+        in problem(post(app, {"name": "x", "path": str(root / "a")}), 422)["detail"]
+    )
+
+
+def test_a_patch_is_held_to_the_same_limits(app: str) -> None:
+    made = post(app, {"name": "x", "url": "http://127.0.0.1/"}).json()
+    url = f"{app}/v1/sources/{made['id']}"
+    for patch in ({"interval_seconds": 10**18}, {"name": " "}, {"url": "http://127.0.0.1/\r"}):
+        problem(requests.patch(url, json=patch, headers=AUTH, timeout=10), 422)
+
+
+def pending_subscription(client: redis.Redis, source_id: str, topic: str) -> None:
+    now = store.redis_now(client)
+    asked = PendingRequest(
+        mode="subscribe",
+        hub="http://127.0.0.1:9/hub",
+        topic=topic,
+        secret="sekrit",
+        lease_seconds=3600,
+        requested_at=now,
+    )
+    store.update_websub(
+        client, source_id, lambda state: state.model_copy(update={"pending": asked})
+    )
+
+
+@pytest.mark.parametrize(
+    ("lease", "granted"), [("9" * 15, 365 * 86400), ("9" * 400, 365 * 86400), ("²", 3600)]
+)
+def test_the_callback_reads_any_lease_a_hub_grants(
+    app: str, redis_db: redis.Redis, lease: str, granted: int
+) -> None:
+    made = post(app, {"name": "x", "url": "http://127.0.0.1:9/t"}).json()
+    pending_subscription(redis_db, made["id"], "http://127.0.0.1:9/t")
+    check = {
+        "hub.mode": "subscribe",
+        "hub.topic": "http://127.0.0.1:9/t",
+        "hub.challenge": "c-1",
+        "hub.lease_seconds": lease,
+    }
+    answer = requests.get(f"{app}/websub/callback/{made['id']}", params=check, timeout=10)
+    assert (answer.status_code, answer.text) == (200, "c-1")
+    loaded = store.load(redis_db, made["id"])
+    assert loaded is not None and loaded[2] is not None and loaded[2].lease_seconds == granted
+
+
+def test_the_callback_answers_any_push_with_a_status_a_hub_understands(
+    app: str, redis_db: redis.Redis
+) -> None:
+    made = post(app, {"name": "x", "url": "http://127.0.0.1:9/t"}).json()
+    pending_subscription(redis_db, made["id"], "http://127.0.0.1:9/t")
+    callback = f"{app}/websub/callback/{made['id']}"
+    odd = json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "t", "hubs": 5, "items": []}
+    ).encode()
+    signed = "sha256=" + hmac.new(b"sekrit", odd, hashlib.sha256).hexdigest()
+    kept = requests.post(
+        callback,
+        data=odd,
+        headers={"Content-Type": "application/feed+json", "X-Hub-Signature": signed},
+        timeout=10,
+    )
+    assert kept.status_code == 202 and kept.json()["taken"] == 0
+    assert "hubs is int" in kept.json()["detail"]
+    (wire_id,) = kept.json()["items"]  # the pushed document, kept and quarantined
+    wire = requests.get(f"{app}/v1/wire/{wire_id}", timeout=10).json()
+    assert wire["status"] == "quarantined"
+    for signature in ("sha256=\u00e9", "sha256=\u00ff" * 3):  # latin-1 on the wire
+        refused = requests.post(
+            callback, data=b"<rss/>", headers={"X-Hub-Signature": signature}, timeout=10
+        )
+        problem(refused, 403)

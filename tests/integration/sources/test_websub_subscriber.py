@@ -73,6 +73,8 @@ def test_a_hub_advertising_feed_is_subscribed_to_and_its_push_is_ingested(
     assert (
         f'syndicate_source_pushes_total{{outcome="taken",source="{source["id"]}"}} 1.0' in exposed
     )
+    assert f'syndicate_source_items_total{{source="{source["id"]}",via="push"}} 1.0' in exposed
+    assert f'syndicate_source_items_total{{source="{source["id"]}",via="feed"}} 1.0' in exposed
 
     # polling slows to a safety net; the lease (8 s here) is renewed before it ends
     wait_source(
