@@ -7,15 +7,16 @@ very wire item already stored is recognised, and its event is sent again under t
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 import redis
 
-from services.ingest import store
+from services.ingest import meters, store
 from services.ingest.decide import Decision, decide, event_id_for, story_id_for
 from services.ingest.draft import Draft
 from services.ingest.formats import ParseContext, parse
-from shared import keys, names, stories
+from shared import keys, metrics, names, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ParseError, SyndicateError
 from shared.models import Event, WireItem
@@ -49,6 +50,7 @@ def process_wire(wire_id: str) -> str:
         return item.status
     item = store.update_wire(client, item, status="processing")
     now = datetime.now(UTC)
+    started = time.perf_counter()
     try:
         drafts = parse(
             body,
@@ -59,16 +61,19 @@ def process_wire(wire_id: str) -> str:
             ),
         )
     except ParseError as exc:
+        _parse_time(client, meters.format_of(error=exc), started)
         store.quarantine(client, item, exc, now)
         log.warning("wire %s quarantined: %s", wire_id, exc.detail)
         return "quarantined"
     except SyndicateError:
         raise
     except Exception as exc:
+        _parse_time(client, meters.format_of(error=exc), started)
         store.quarantine(client, item, exc, now)
         log.exception("wire %s quarantined after a parser crash", wire_id)
         return "quarantined"
 
+    seconds = time.perf_counter() - started
     events: list[Event] = []
     story_ids: list[str] = []
     outcomes: list[str] = []
@@ -87,9 +92,14 @@ def process_wire(wire_id: str) -> str:
         client, item, status=status, story_ids=story_ids, event_ids=[e.id for e in events]
     )
     _emit(events)
+    metrics.record(client, *meters.parsed(meters.format_of(drafts), seconds, outcomes))
     summary = ", ".join(f"{s} {o}" for s, o in zip(story_ids, outcomes, strict=True))
     log.info("wire %s: %s", wire_id, summary)
     return status
+
+
+def _parse_time(client: redis.Redis, fmt: str, started: float) -> None:
+    metrics.record(client, meters.PARSE_SECONDS.observation((fmt,), time.perf_counter() - started))
 
 
 def _decide_and_store(

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 
 import redis
 
-from services.publish import chains, schedule, store
+from services.publish import chains, meters, schedule, store
 from services.publish.channels import CHANNELS, Outbound, Stop
 from services.publish.deliveries import judge
 from services.publish.targets import http_client, webhook_guard
+from shared import metrics
 from shared.errors import DeliveryError, TargetRefused
 from shared.models import Attempt, Delivery
 from shared.settings import Settings
@@ -155,6 +156,10 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
         )  # fmt: skip
         return Result("late", tuple(w for w in (waiter,) if w and w != delivery.id))
     channel.settle(client, delivery, outcome, ended, settings)
+    metrics.record(
+        client,
+        *meters.attempted(delivery, outcome, sent.status, made, sent.latency_ms / 1000, ended),
+    )
     log.info(
         "delivery %s (%s %s) to %s: attempt %d %s (%s)",
         delivery.id, delivery.channel, delivery.event_id, sub_id, attempt.number,
@@ -181,6 +186,7 @@ def _stop(
         now=now,
         expect=delivery,
     )
+    metrics.record(client, meters.stopped(delivery, stop.state))
     log.info("delivery %s %s: %s", delivery.id, stop.state, stop.reason)
     return Result(stop.state, tuple(_next(client, delivery)))
 
