@@ -33,13 +33,16 @@ TASK_MODULES = {
 DEFAULT_POOLS = {"ingest": ("solo", 1), "render": ("solo", 1), "publish": ("threads", 16)}
 
 
-def _setup_logging() -> None:
-    level = get_settings().log_level.upper()
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(processName)s[%(process)d] %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(role: str = "cli") -> None:
+    """Every process entry logs alike (``shared.logging``): ``role`` names it in each line."""
+    from shared.logging import configure_logging
+
+    configure_logging(role)
+
+
+def _quiet() -> list[str]:
+    """Celery's global ``--quiet`` (no banner on stdout) when lines must all be JSON."""
+    return ["--quiet"] if get_settings().log_format == "json" else []
 
 
 @cli.command()
@@ -50,7 +53,7 @@ def up(
     API, one worker per queue and the scheduler. Ctrl-C or SIGTERM stops every part."""
     from services.supervisor import Supervisor
 
-    _setup_logging()
+    _setup_logging("supervisor")
     raise typer.Exit(Supervisor(get_settings(), with_scheduler=scheduler).run())
 
 
@@ -63,7 +66,9 @@ def api(
     """Run the HTTP API alone."""
     import uvicorn
 
-    _setup_logging()
+    from shared.logging import dict_config
+
+    _setup_logging("api")
     settings = get_settings()
     uvicorn.run(
         "services.app:create_app",
@@ -72,6 +77,7 @@ def api(
         port=port if port is not None else settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=dict_config("api"),  # each uvicorn worker process logs as we do
         proxy_headers=True,
         forwarded_allow_ips=",".join(settings.forwarded_allow_ips),
         server_header=False,
@@ -95,7 +101,7 @@ def worker(
 
     if queue not in TASK_MODULES:
         raise typer.BadParameter(f"queue must be one of {', '.join(TASK_MODULES)}")
-    _setup_logging()
+    _setup_logging(f"worker-{queue}")
     importlib.import_module(TASK_MODULES[queue])
     default_pool, default_concurrency = DEFAULT_POOLS[queue]
     name = f"{queue}-{os.getpid()}@{socket.gethostname()}"
@@ -107,6 +113,7 @@ def worker(
     try:
         get_celery().worker_main(
             [
+                *_quiet(),
                 "worker",
                 "-Q", queue,
                 "-n", name,
@@ -148,7 +155,7 @@ def scheduler(
     claimed by one of them."""
     from shared.celery_app import get_celery
 
-    _setup_logging()
+    _setup_logging("scheduler")
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     poller = None
@@ -164,6 +171,7 @@ def scheduler(
     try:
         get_celery().start(
             [
+                *_quiet(),
                 "beat",
                 "--schedule", str(settings.data_dir / "celerybeat-schedule"),
                 "--loglevel", settings.log_level.upper(),

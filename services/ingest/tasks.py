@@ -19,6 +19,7 @@ from services.ingest.formats import ParseContext, parse
 from shared import keys, metrics, names, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ParseError, SyndicateError
+from shared.logging import add, bind
 from shared.models import Event, WireItem
 from shared.redis_conn import get_redis
 
@@ -38,6 +39,7 @@ def _emit(events: list[Event]) -> None:
 @app.task(name=names.TASK_INGEST_WIRE)
 def process_wire(wire_id: str) -> str:
     """Turn one accepted raw item into stories and events."""
+    add(wire_id=wire_id)
     client = get_redis()
     loaded = store.load_wire(client, wire_id)
     if loaded is None:
@@ -80,8 +82,12 @@ def process_wire(wire_id: str) -> str:
     stored = False
     for draft in drafts:
         story_id = story_id_for(draft)
-        with client.lock(keys.story_lock(story_id), timeout=60, blocking_timeout=60):
-            decision = _decide_and_store(client, item, story_id, draft, now)
+        with bind(story_id=story_id):
+            with client.lock(keys.story_lock(story_id), timeout=60, blocking_timeout=60):
+                decision = _decide_and_store(client, item, story_id, draft, now)
+            event_id = decision.event.id if decision.event else None
+            with bind(event_id=event_id):
+                log.info("story %s: %s (%s)", story_id, decision.outcome, draft.format)
         story_ids.append(story_id)
         outcomes.append(decision.outcome)
         stored = stored or decision.story is not None
@@ -93,8 +99,7 @@ def process_wire(wire_id: str) -> str:
     )
     _emit(events)
     metrics.record(client, *meters.parsed(meters.format_of(drafts), seconds, outcomes))
-    summary = ", ".join(f"{s} {o}" for s, o in zip(story_ids, outcomes, strict=True))
-    log.info("wire %s: %s", wire_id, summary)
+    log.info("wire %s %s: %d stories", wire_id, status, len(story_ids))  # each logged above
     return status
 
 

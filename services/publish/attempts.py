@@ -24,6 +24,7 @@ from services.publish.deliveries import judge
 from services.publish.targets import http_client, webhook_guard
 from shared import metrics
 from shared.errors import DeliveryError, TargetRefused
+from shared.logging import add
 from shared.models import Attempt, Delivery
 from shared.settings import Settings
 
@@ -77,6 +78,9 @@ def run(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings
 
 def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings) -> Result:
     delivery = store.get_delivery(client, delivery_id)
+    if delivery is not None:  # every line about this attempt names what it delivers
+        add(event_id=delivery.event_id, subscription_id=delivery.subscription_id,
+            story_id=delivery.story_id)  # fmt: skip
     if delivery is None or delivery.state != "pending":
         schedule.unschedule(client, delivery_id)
         return Result("nothing to do")

@@ -15,7 +15,7 @@ from redis.retry import Retry
 
 from shared import keys, metrics, names
 from shared.redis_server import RedisServer
-from tests.conftest import redis_url
+from tests.conftest import DB_OBSERVABILITY, redis_url
 from tests.support.receiver import Receiver
 from tests.support.service import Service
 from tests.support.waiting import wait_for
@@ -116,7 +116,6 @@ def test_unacked_messages_count_per_queue(redis_db: redis.Redis) -> None:
 
 # --- the whole service: every series with the right counts ---------------------------------------
 
-DB_OBSERVED = 12  # issue #7 (observability): its own database on the session's server
 NITF = (Path(__file__).parents[1] / "data" / "formats" / "nitf.xml").read_bytes()
 
 
@@ -137,14 +136,13 @@ def nitf(
 def observed(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    """The whole service on a database of its own, so counts are only this module's, with JSON
-    logs (what tests/integration/test_logs.py reads)."""
-    url = redis_url(redis_server, DB_OBSERVED)
+    """The whole service on a database of its own, so counts are only this module's."""
+    url = redis_url(redis_server, DB_OBSERVABILITY)
     redis.Redis.from_url(url).flushdb()
     service = Service(
         redis_url=url,
         data_dir=tmp_path_factory.mktemp("observed"),
-        env_extra={"SYNDICATE_LOG_FORMAT": "json", "SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,0.2"},
+        env_extra={"SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,0.2"},
     )
     try:
         service.start_all()
