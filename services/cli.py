@@ -310,12 +310,20 @@ cli.add_typer(deliveries_cli, name="deliveries")
 def deliveries_list(
     dead: Annotated[bool, typer.Option("--dead", help="Dead letters (the default).")] = True,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    subscription: Annotated[
+        str | None, typer.Option("--subscription", help="Only this subscription's (sub_…).")
+    ] = None,
 ) -> None:
     """Print dead-lettered deliveries, newest first, one JSON object a line."""
     from services.publish import store
+    from services.publish.replay import dead_letters
     from shared.redis_conn import get_redis
 
-    _, found = store.list_dead(get_redis(), limit)
+    client = get_redis()
+    if subscription is None:
+        _, found = store.list_dead(client, limit)
+    else:
+        found = store.get_deliveries(client, dead_letters(client, limit, subscription))
     for delivery in found:
         last = delivery.attempts[-1] if delivery.attempts else None
         typer.echo(
@@ -339,10 +347,15 @@ def deliveries_replay(
     all_dead: Annotated[
         bool, typer.Option("--all-dead", help="Replay every dead letter (up to --limit).")
     ] = False,
+    subscription: Annotated[
+        str | None,
+        typer.Option("--subscription", help="With --all-dead: only this subscription's (sub_…)."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 500,
 ) -> None:
     """Send deliveries again (same webhook-id, signed afresh): what POST
-    /v1/deliveries/{id}/replay does. A running publish worker makes the attempts."""
+    /v1/deliveries/{id}/replay (and /v1/subscriptions/{id}/replay-dead) does. A running
+    publish worker makes the attempts."""
     from services.publish.attempts import attempt_lease
     from services.publish.replay import dead_letters, replay
     from shared import names
@@ -352,8 +365,13 @@ def deliveries_replay(
 
     client = get_redis()
     wanted = list(ids or [])
+    if subscription is not None and not all_dead:
+        raise typer.BadParameter("--subscription goes with --all-dead")
     if all_dead:
-        wanted.extend(dead_letters(client, limit))
+        wanted.extend(dead_letters(client, limit, subscription))
+    if not wanted and all_dead:
+        typer.echo("no dead letters to replay")
+        return
     if not wanted:
         raise typer.BadParameter("name delivery ids, or pass --all-dead")
     failed = 0
