@@ -24,7 +24,7 @@ from services.publish.deliveries import judge
 from services.publish.targets import http_client, webhook_guard
 from shared import metrics
 from shared.errors import DeliveryError, TargetRefused
-from shared.logging import add
+from shared.logging import add, bind
 from shared.models import Attempt, Delivery
 from shared.settings import Settings
 
@@ -70,7 +70,8 @@ def run(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings
         log.info("delivery %s busy: another worker is attempting it", delivery_id)
         return Result("busy")
     try:
-        return _run_locked(client, delivery_id, now, settings)
+        with bind(delivery_id=delivery_id):  # the ids the attempt adds end with it
+            return _run_locked(client, delivery_id, now, settings)
     finally:
         with contextlib.suppress(redis.exceptions.LockError):
             held.release()

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from types import MappingProxyType
 
 import pytest
 
@@ -16,11 +17,20 @@ from shared.logging import (
     JsonFormatter,
     Redactor,
     TextFormatter,
+    _context,
     add,
     bind,
     current,
     formatter,
 )
+
+
+@pytest.fixture(autouse=True)
+def clean_context() -> Iterator[None]:
+    """Each test starts with no ids bound, whatever ran before it in this process."""
+    token = _context.set(MappingProxyType({}))
+    yield
+    _context.reset(token)
 
 
 @pytest.fixture
