@@ -84,6 +84,10 @@ def test_lines_about_a_story_or_an_event_carry_its_ids(json_service: Service) ->
         good.stop()
         failing.stop()
 
+    # the API and the scheduler write JSON too, under their own role
+    assert {r["process"] for r in records(service, "api")} == {"api"}
+    assert {r["process"] for r in records(service, "scheduler")} == {"scheduler"}
+    assert any(r["logger"] == "uvicorn.access" for r in records(service, "api"))
     for part, lines in logs.items():
         assert {r["process"] for r in lines} == {f"worker-{part}"}
         for record in lines:
