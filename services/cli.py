@@ -33,13 +33,16 @@ TASK_MODULES = {
 DEFAULT_POOLS = {"ingest": ("solo", 1), "render": ("solo", 1), "publish": ("threads", 16)}
 
 
-def _setup_logging() -> None:
-    level = get_settings().log_level.upper()
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(processName)s[%(process)d] %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _setup_logging(role: str = "cli") -> None:
+    """Every process entry logs alike (``shared.logging``): ``role`` names it in each line."""
+    from shared.logging import configure_logging
+
+    configure_logging(role)
+
+
+def _quiet() -> list[str]:
+    """Celery's global ``--quiet`` (no banner on stdout) when lines must all be JSON."""
+    return ["--quiet"] if get_settings().log_format == "json" else []
 
 
 @cli.command()
@@ -50,7 +53,7 @@ def up(
     API, one worker per queue and the scheduler. Ctrl-C or SIGTERM stops every part."""
     from services.supervisor import Supervisor
 
-    _setup_logging()
+    _setup_logging("supervisor")
     raise typer.Exit(Supervisor(get_settings(), with_scheduler=scheduler).run())
 
 
@@ -63,7 +66,9 @@ def api(
     """Run the HTTP API alone."""
     import uvicorn
 
-    _setup_logging()
+    from shared.logging import dict_config
+
+    _setup_logging("api")
     settings = get_settings()
     uvicorn.run(
         "services.app:create_app",
@@ -72,6 +77,7 @@ def api(
         port=port if port is not None else settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        log_config=dict_config("api"),  # each uvicorn worker process logs as we do
         proxy_headers=True,
         forwarded_allow_ips=",".join(settings.forwarded_allow_ips),
         server_header=False,
@@ -95,7 +101,7 @@ def worker(
 
     if queue not in TASK_MODULES:
         raise typer.BadParameter(f"queue must be one of {', '.join(TASK_MODULES)}")
-    _setup_logging()
+    _setup_logging(f"worker-{queue}")
     importlib.import_module(TASK_MODULES[queue])
     default_pool, default_concurrency = DEFAULT_POOLS[queue]
     name = f"{queue}-{os.getpid()}@{socket.gethostname()}"
@@ -107,6 +113,7 @@ def worker(
     try:
         get_celery().worker_main(
             [
+                *_quiet(),
                 "worker",
                 "-Q", queue,
                 "-n", name,
@@ -148,7 +155,7 @@ def scheduler(
     claimed by one of them."""
     from shared.celery_app import get_celery
 
-    _setup_logging()
+    _setup_logging("scheduler")
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     poller = None
@@ -164,6 +171,7 @@ def scheduler(
     try:
         get_celery().start(
             [
+                *_quiet(),
                 "beat",
                 "--schedule", str(settings.data_dir / "celerybeat-schedule"),
                 "--loglevel", settings.log_level.upper(),
@@ -302,12 +310,20 @@ cli.add_typer(deliveries_cli, name="deliveries")
 def deliveries_list(
     dead: Annotated[bool, typer.Option("--dead", help="Dead letters (the default).")] = True,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    subscription: Annotated[
+        str | None, typer.Option("--subscription", help="Only this subscription's (sub_…).")
+    ] = None,
 ) -> None:
     """Print dead-lettered deliveries, newest first, one JSON object a line."""
     from services.publish import store
+    from services.publish.replay import dead_letters
     from shared.redis_conn import get_redis
 
-    _, found = store.list_dead(get_redis(), limit)
+    client = get_redis()
+    if subscription is None:
+        _, found = store.list_dead(client, limit)
+    else:
+        found = store.get_deliveries(client, dead_letters(client, limit, subscription))
     for delivery in found:
         last = delivery.attempts[-1] if delivery.attempts else None
         typer.echo(
@@ -331,10 +347,15 @@ def deliveries_replay(
     all_dead: Annotated[
         bool, typer.Option("--all-dead", help="Replay every dead letter (up to --limit).")
     ] = False,
+    subscription: Annotated[
+        str | None,
+        typer.Option("--subscription", help="With --all-dead: only this subscription's (sub_…)."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 500,
 ) -> None:
     """Send deliveries again (same webhook-id, signed afresh): what POST
-    /v1/deliveries/{id}/replay does. A running publish worker makes the attempts."""
+    /v1/deliveries/{id}/replay (and /v1/subscriptions/{id}/replay-dead) does. A running
+    publish worker makes the attempts."""
     from services.publish.attempts import attempt_lease
     from services.publish.replay import dead_letters, replay
     from shared import names
@@ -344,8 +365,13 @@ def deliveries_replay(
 
     client = get_redis()
     wanted = list(ids or [])
+    if subscription is not None and not all_dead:
+        raise typer.BadParameter("--subscription goes with --all-dead")
     if all_dead:
-        wanted.extend(dead_letters(client, limit))
+        wanted.extend(dead_letters(client, limit, subscription))
+    if not wanted and all_dead:
+        typer.echo("no dead letters to replay")
+        return
     if not wanted:
         raise typer.BadParameter("name delivery ids, or pass --all-dead")
     failed = 0

@@ -27,6 +27,7 @@ from celery import Celery, Task
 
 from shared import keys, names
 from shared.errors import SyndicateError
+from shared.logging import bind
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,9 @@ class SyndicateTask(Task[Any, Any]):
     """Cross-cutting behaviour of every task, carried once.
 
     Retries errors that say they are retryable (and lost Redis connections) with backoff; honours
-    the fault-injection delay setting so tests can catch a task in flight.
+    the fault-injection delay setting so tests can catch a task in flight; runs the task in a
+    log context of its own (``shared.logging.bind``): every line carries its task id, and the
+    ids the task adds go when it ends.
     """
 
     autoretry_for = (redis.ConnectionError, redis.TimeoutError)
@@ -93,6 +96,10 @@ class SyndicateTask(Task[Any, Any]):
     max_retries = None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with bind(task_id=self.request.id, task=self.name):
+            return self._run(*args, **kwargs)
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
         delay = get_settings().debug_task_delay_seconds
         if delay:
             log.warning("debug_task_delay_seconds=%s: %s sleeps", delay, self.name)

@@ -15,6 +15,22 @@ def celery_prefix() -> str:
     return f"{PREFIX}celery:"
 
 
+#: kombu's redis transport keeps a message of priority ``p`` > 0 in a list of its own
+KOMBU_PRIORITY_SEP = "\x06\x16"
+
+
+def celery_queue(queue: str, priority: int | str = 0) -> str:
+    """List: the broker's messages waiting in one Celery queue (kombu's redis transport; a
+    priority above 0 has its own list, ``queue`` + separator + priority)."""
+    base = f"{celery_prefix()}{queue}"
+    return f"{base}{KOMBU_PRIORITY_SEP}{priority}" if priority else base
+
+
+def celery_unacked() -> str:
+    """Hash: messages handed to a worker and not yet acknowledged (kombu ``unacked_key``)."""
+    return f"{celery_prefix()}unacked"
+
+
 # --- ingest: raw copy as received --------------------------------------------------------------
 
 

@@ -13,6 +13,11 @@ metrics must not fail the work they measure).
     counter.inc(client, ("all", "rss"))
     histogram.observe(client, ("rss",), 0.012)
     registry.register(RedisCollector(get_redis))   # in the API process
+
+Several writes of a hot path go in one round trip: ``record(client, counter.increment(...),
+histogram.observation(...))``, or into a pipeline the caller already runs: ``fill(pipe, ...)``.
+Gauges best read live (queue depths, schedules) are not written at all: ``shared.live_metrics``
+computes them at scrape time.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from shared import keys
+from shared.live_metrics import LiveCollector
 from shared.redis_conn import text
 
 log = logging.getLogger(__name__)
@@ -65,14 +71,36 @@ class _Metric:
         if len(labels) != len(self.labelnames):
             raise ValueError(f"{self.name} takes labels {self.labelnames}, got {tuple(labels)}")
 
-    def _write(self, client: redis.Redis, fill: Callable[[Any], None]) -> None:
-        pipe = client.pipeline(transaction=False)
-        pipe.hset(keys.metrics_registry(), self.name, self.description())
-        fill(pipe)
-        try:
-            pipe.execute()
-        except redis.RedisError:
-            log.warning("metric %s not recorded: Redis unavailable", self.name)
+
+@dataclass(frozen=True)
+class Write:
+    """One pending write of one metric: ``record`` or ``fill`` sends it."""
+
+    metric: _Metric
+    commands: Callable[[Any], None]
+
+
+def fill(pipe: Any, *writes: Write) -> None:
+    """Add ``writes`` (and each metric's description, once) to a pipeline the caller runs."""
+    described: set[str] = set()
+    for write in writes:
+        if write.metric.name not in described:
+            described.add(write.metric.name)
+            pipe.hset(keys.metrics_registry(), write.metric.name, write.metric.description())
+        write.commands(pipe)
+
+
+def record(client: redis.Redis, *writes: Write) -> None:
+    """Send ``writes`` in one pipelined round trip; a failure is logged, never raised."""
+    if not writes:
+        return
+    pipe = client.pipeline(transaction=False)
+    fill(pipe, *writes)
+    try:
+        pipe.execute()
+    except redis.RedisError:
+        names = sorted({w.metric.name for w in writes})
+        log.warning("metrics %s not recorded: Redis unavailable", ", ".join(names))
 
 
 @dataclass(frozen=True)
@@ -81,11 +109,13 @@ class Counter(_Metric):
 
     kind = "counter"
 
-    def inc(self, client: redis.Redis, labels: Sequence[str] = (), amount: float = 1.0) -> None:
+    def increment(self, labels: Sequence[str] = (), amount: float = 1.0) -> Write:
         self._check(labels)
-        self._write(
-            client, lambda pipe: pipe.hincrbyfloat(keys.metric(self.name), _field(labels), amount)
-        )
+        key, name = keys.metric(self.name), _field(labels)
+        return Write(self, lambda pipe: pipe.hincrbyfloat(key, name, amount))
+
+    def inc(self, client: redis.Redis, labels: Sequence[str] = (), amount: float = 1.0) -> None:
+        record(client, self.increment(labels, amount))
 
 
 @dataclass(frozen=True)
@@ -94,9 +124,13 @@ class Gauge(_Metric):
 
     kind = "gauge"
 
-    def set(self, client: redis.Redis, value: float, labels: Sequence[str] = ()) -> None:
+    def setting(self, value: float, labels: Sequence[str] = ()) -> Write:
         self._check(labels)
-        self._write(client, lambda pipe: pipe.hset(keys.metric(self.name), _field(labels), value))
+        key, name = keys.metric(self.name), _field(labels)
+        return Write(self, lambda pipe: pipe.hset(key, name, value))
+
+    def set(self, client: redis.Redis, value: float, labels: Sequence[str] = ()) -> None:
+        record(client, self.setting(value, labels))
 
 
 @dataclass(frozen=True)
@@ -117,18 +151,21 @@ class Histogram(_Metric):
             sort_keys=True,
         )
 
-    def observe(self, client: redis.Redis, labels: Sequence[str], value: float) -> None:
+    def observation(self, labels: Sequence[str], value: float) -> Write:
         self._check(labels)
         bucket = next((i for i, bound in enumerate(self.buckets) if value <= bound), None)
         key = keys.metric(self.name)
 
-        def fill(pipe: Any) -> None:
+        def commands(pipe: Any) -> None:
             if bucket is not None:
                 pipe.hincrby(key, _field(labels, f"b{bucket}"), 1)
             pipe.hincrbyfloat(key, _field(labels, "sum"), value)
             pipe.hincrby(key, _field(labels, "count"), 1)
 
-        self._write(client, fill)
+        return Write(self, commands)
+
+    def observe(self, client: redis.Redis, labels: Sequence[str], value: float) -> None:
+        record(client, self.observation(labels, value))
 
 
 def _families(description: dict[str, Any], name: str, values: dict[str, str]) -> Metric | None:
@@ -192,8 +229,11 @@ class RedisCollector(Collector):
                 yield family
 
 
-def exposition(client: Callable[[], redis.Redis]) -> bytes:
-    """The Prometheus text exposition of every metric in Redis."""
+def exposition(client: Callable[[], redis.Redis], *, live: bool = True) -> bytes:
+    """The Prometheus text exposition of every metric in Redis, and (``live``) of the gauges
+    read at scrape time (``shared.live_metrics``)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RedisCollector(client))
+    if live:
+        registry.register(LiveCollector(client))
     return generate_latest(registry)

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         description="Seconds before a task taken by a worker that died is handed out again.",
     )
     log_level: str = Field(default="INFO", description="Python logging level.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per record; json: one JSON object per line "
+        "(ts, level, logger, msg, process, and the story/event/delivery ids known).",
+    )
     debug_task_delay_seconds: float = Field(
         default=0.0,
         ge=0,

@@ -27,6 +27,8 @@ DB_IN_PROCESS = 15
 # issue #3 (ingest formats): the ingest task run in-process, and the API's 422 pre-check
 DB_INGEST_TASK = 3
 DB_INGEST_API = 4
+# issue #7 (observability): metrics and logs of a whole service of their own
+DB_OBSERVABILITY = 12
 
 
 def _clear_caches() -> None:

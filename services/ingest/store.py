@@ -11,7 +11,8 @@ from typing import Any
 
 import redis
 
-from shared import keys
+from services.ingest import meters
+from shared import keys, metrics
 from shared.errors import ParseError
 from shared.models import WireItem
 from shared.redis_conn import raw, text
@@ -96,6 +97,7 @@ def quarantine(
     updated = item.model_copy(update={"status": "quarantined", "error": detail})
     pipe.hset(keys.wire(item.id), "meta", updated.model_dump_json())
     pipe.zadd(keys.quarantine(), {item.id: now.timestamp()})
+    metrics.fill(pipe, meters.quarantined(error))
     pipe.execute()
     return updated
 

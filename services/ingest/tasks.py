@@ -7,17 +7,19 @@ very wire item already stored is recognised, and its event is sent again under t
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 
 import redis
 
-from services.ingest import store
+from services.ingest import meters, store
 from services.ingest.decide import Decision, decide, event_id_for, story_id_for
 from services.ingest.draft import Draft
 from services.ingest.formats import ParseContext, parse
-from shared import keys, names, stories
+from shared import keys, metrics, names, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ParseError, SyndicateError
+from shared.logging import add, bind
 from shared.models import Event, WireItem
 from shared.redis_conn import get_redis
 
@@ -37,6 +39,7 @@ def _emit(events: list[Event]) -> None:
 @app.task(name=names.TASK_INGEST_WIRE)
 def process_wire(wire_id: str) -> str:
     """Turn one accepted raw item into stories and events."""
+    add(wire_id=wire_id)
     client = get_redis()
     loaded = store.load_wire(client, wire_id)
     if loaded is None:
@@ -49,6 +52,7 @@ def process_wire(wire_id: str) -> str:
         return item.status
     item = store.update_wire(client, item, status="processing")
     now = datetime.now(UTC)
+    started = time.perf_counter()
     try:
         drafts = parse(
             body,
@@ -59,24 +63,31 @@ def process_wire(wire_id: str) -> str:
             ),
         )
     except ParseError as exc:
+        _parse_time(client, meters.format_of(error=exc), started)
         store.quarantine(client, item, exc, now)
         log.warning("wire %s quarantined: %s", wire_id, exc.detail)
         return "quarantined"
     except SyndicateError:
         raise
     except Exception as exc:
+        _parse_time(client, meters.format_of(error=exc), started)
         store.quarantine(client, item, exc, now)
         log.exception("wire %s quarantined after a parser crash", wire_id)
         return "quarantined"
 
+    seconds = time.perf_counter() - started
     events: list[Event] = []
     story_ids: list[str] = []
     outcomes: list[str] = []
     stored = False
     for draft in drafts:
         story_id = story_id_for(draft)
-        with client.lock(keys.story_lock(story_id), timeout=60, blocking_timeout=60):
-            decision = _decide_and_store(client, item, story_id, draft, now)
+        with bind(story_id=story_id):
+            with client.lock(keys.story_lock(story_id), timeout=60, blocking_timeout=60):
+                decision = _decide_and_store(client, item, story_id, draft, now)
+            event_id = decision.event.id if decision.event else None
+            with bind(event_id=event_id):
+                log.info("story %s: %s (%s)", story_id, decision.outcome, draft.format)
         story_ids.append(story_id)
         outcomes.append(decision.outcome)
         stored = stored or decision.story is not None
@@ -87,9 +98,13 @@ def process_wire(wire_id: str) -> str:
         client, item, status=status, story_ids=story_ids, event_ids=[e.id for e in events]
     )
     _emit(events)
-    summary = ", ".join(f"{s} {o}" for s, o in zip(story_ids, outcomes, strict=True))
-    log.info("wire %s: %s", wire_id, summary)
+    metrics.record(client, *meters.parsed(meters.format_of(drafts), seconds, outcomes))
+    log.info("wire %s %s: %d stories", wire_id, status, len(story_ids))  # each logged above
     return status
+
+
+def _parse_time(client: redis.Redis, fmt: str, started: float) -> None:
+    metrics.record(client, meters.PARSE_SECONDS.observation((fmt,), time.perf_counter() - started))
 
 
 def _decide_and_store(

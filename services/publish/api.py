@@ -11,13 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.publish import store
 from services.publish.attempts import attempt_lease
-from services.publish.replay import replay
+from services.publish.replay import dead_letters, replay, replay_many
 from services.publish.signing import new_secret
 from services.publish.targets import check_client_url
 from shared import names
 from shared.auth import Caller
 from shared.celery_app import send
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.ids import random_id
 from shared.models import (
     EVENT_TYPES,
@@ -119,6 +119,13 @@ class DeliveryList(BaseModel):
 class DeadLetterList(BaseModel):
     total: int
     items: list[Delivery]
+
+
+class ReplayedDeadLetters(BaseModel):
+    replayed: list[str] = Field(description="Deliveries made pending again (same webhook-id).")
+    refused: dict[str, str] = Field(
+        default_factory=dict, description="Dead letters that could not be replayed, and why."
+    )
 
 
 class RotatedSecret(BaseModel):
@@ -289,6 +296,34 @@ def get_delivery(delivery_id: str, _caller: Caller) -> Delivery:
     if delivery is None:
         raise NotFound(f"No delivery {delivery_id!r}.", resource=delivery_id)
     return delivery
+
+
+@router.post(
+    "/v1/subscriptions/{sub_id}/replay-dead",
+    status_code=202,
+    response_model=ReplayedDeadLetters,
+    responses=problem_responses(401, 404, 409),
+    summary="Send every dead letter of a subscription again, newest first (same webhook-ids)",
+)
+def replay_dead_letters(
+    sub_id: str,
+    _caller: Caller,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> ReplayedDeadLetters:
+    sub = _load(sub_id)
+    if sub.disabled:
+        raise Conflict(
+            f"Subscription {sub_id} is disabled ({sub.disabled_reason}); "
+            'enable it first with PATCH {"disabled": false}.',
+            resource=sub_id,
+        )
+    settings = get_settings()
+    client = get_redis()
+    ids = dead_letters(client, limit, subscription_id=sub_id)
+    done = replay_many(client, ids, datetime.now(UTC), attempt_lease(settings), settings)
+    for again in done.replayed:
+        send(names.TASK_PUBLISH_DELIVER, again.id)
+    return ReplayedDeadLetters(replayed=[d.id for d in done.replayed], refused=done.refused)
 
 
 @router.post(

@@ -18,11 +18,13 @@ from datetime import datetime, timedelta
 
 import redis
 
-from services.publish import chains, schedule, store
+from services.publish import chains, meters, schedule, store
 from services.publish.channels import CHANNELS, Outbound, Stop
 from services.publish.deliveries import judge
 from services.publish.targets import http_client, webhook_guard
+from shared import metrics
 from shared.errors import DeliveryError, TargetRefused
+from shared.logging import add, bind
 from shared.models import Attempt, Delivery
 from shared.settings import Settings
 
@@ -68,7 +70,8 @@ def run(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings
         log.info("delivery %s busy: another worker is attempting it", delivery_id)
         return Result("busy")
     try:
-        return _run_locked(client, delivery_id, now, settings)
+        with bind(delivery_id=delivery_id):  # the ids the attempt adds end with it
+            return _run_locked(client, delivery_id, now, settings)
     finally:
         with contextlib.suppress(redis.exceptions.LockError):
             held.release()
@@ -76,6 +79,9 @@ def run(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings
 
 def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings) -> Result:
     delivery = store.get_delivery(client, delivery_id)
+    if delivery is not None:  # every line about this attempt names what it delivers
+        add(event_id=delivery.event_id, subscription_id=delivery.subscription_id,
+            story_id=delivery.story_id)  # fmt: skip
     if delivery is None or delivery.state != "pending":
         schedule.unschedule(client, delivery_id)
         return Result("nothing to do")
@@ -155,6 +161,10 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
         )  # fmt: skip
         return Result("late", tuple(w for w in (waiter,) if w and w != delivery.id))
     channel.settle(client, delivery, outcome, ended, settings)
+    metrics.record(
+        client,
+        *meters.attempted(delivery, outcome, sent.status, made, sent.latency_ms / 1000, ended),
+    )
     log.info(
         "delivery %s (%s %s) to %s: attempt %d %s (%s)",
         delivery.id, delivery.channel, delivery.event_id, sub_id, attempt.number,
@@ -181,6 +191,7 @@ def _stop(
         now=now,
         expect=delivery,
     )
+    metrics.record(client, meters.stopped(delivery, stop.state))
     log.info("delivery %s %s: %s", delivery.id, stop.state, stop.reason)
     return Result(stop.state, tuple(_next(client, delivery)))
 

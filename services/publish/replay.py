@@ -8,13 +8,14 @@ delay, like a new delivery); the attempt log goes on from where it was.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import redis
 
 from services.publish import schedule, store, websub_store
 from services.publish.fanout import first_attempt
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, SyndicateError
 from shared.models import Delivery
 from shared.settings import Settings, get_settings
 
@@ -86,7 +87,48 @@ def _check_target(client: redis.Redis, delivery: Delivery, now: datetime) -> Non
         )
 
 
-def dead_letters(client: redis.Redis, limit: int) -> list[str]:
-    """Ids of dead-lettered deliveries, newest first."""
-    _, found = store.list_dead(client, limit)
-    return [d.id for d in found]
+#: dead letters read per round trip when looking for one subscription's
+DEAD_PAGE = 500
+
+
+def dead_letters(client: redis.Redis, limit: int, subscription_id: str | None = None) -> list[str]:
+    """Ids of dead-lettered deliveries, newest first (only ``subscription_id``'s, when given:
+    the dead-letter list is read page by page, it is bounded by the retention)."""
+    if subscription_id is None:
+        _, found = store.list_dead(client, limit)
+        return [d.id for d in found]
+    ids: list[str] = []
+    offset = 0
+    while len(ids) < limit:
+        _, page = store.list_dead(client, DEAD_PAGE, offset)
+        ids += [d.id for d in page if d.subscription_id == subscription_id]
+        if len(page) < DEAD_PAGE:
+            break
+        offset += DEAD_PAGE
+    return ids[:limit]
+
+
+@dataclass
+class Replayed:
+    """What a bulk replay did: ids made pending again, and ids refused with why."""
+
+    replayed: list[Delivery] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+def replay_many(
+    client: redis.Redis,
+    delivery_ids: list[str],
+    now: datetime,
+    lock_seconds: float,
+    settings: Settings | None = None,
+) -> Replayed:
+    """``replay`` each delivery (once, in order); one that cannot be replayed is refused alone.
+    The caller hands out the replayed ones (``deliver``)."""
+    done = Replayed()
+    for delivery_id in dict.fromkeys(delivery_ids):
+        try:
+            done.replayed.append(replay(client, delivery_id, now, lock_seconds, settings))
+        except SyndicateError as exc:
+            done.refused[delivery_id] = exc.detail
+    return done

@@ -22,6 +22,7 @@ from services.publish import attempts, chains, fanout, hubs, schedule, websub_ve
 from shared import named_feeds, names, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ConfigurationError
+from shared.logging import add
 from shared.models import Event, FeedUpdate
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
@@ -48,6 +49,7 @@ def check_named_feeds(**_: Any) -> None:
 def on_story_event(event_data: dict[str, Any]) -> int:
     """One delivery per subscription that gets this story event."""
     event = Event.model_validate(event_data)
+    add(event_id=event.id, story_id=event.story_id)
     result = fanout.story_event(get_redis(), event, datetime.now(UTC), get_settings())
     for delivery_id in result.deliveries:
         send(names.TASK_PUBLISH_DELIVER, delivery_id)
@@ -62,6 +64,7 @@ def on_story_event(event_data: dict[str, Any]) -> int:
 def on_feed_updated(update_data: dict[str, Any]) -> int:
     """A feed changed: ``feed.updated`` webhooks, WebSub distribution, external hub pings."""
     update = FeedUpdate.model_validate(update_data)
+    add(event_id=update.id)
     settings = get_settings()
     made = fanout.feed_update(get_redis(), update, datetime.now(UTC), settings)
     for delivery_id in made:
@@ -76,6 +79,7 @@ def on_feed_updated(update_data: dict[str, Any]) -> int:
 @app.task(name=names.TASK_PUBLISH_DELIVER)
 def deliver(delivery_id: str) -> str:
     """Make the next attempt of one delivery, if it is due and nobody else is making it."""
+    add(delivery_id=delivery_id)
     result = attempts.run(get_redis(), delivery_id, datetime.now(UTC), get_settings())
     for woken in result.wake:
         send(names.TASK_PUBLISH_DELIVER, woken)

@@ -32,6 +32,7 @@ from shared import feedstore as store
 from shared import keys, metrics, names, stories
 from shared.celery_app import get_celery, send
 from shared.ids import derived_id
+from shared.logging import add
 from shared.models import Event, FeedUpdate, Story
 from shared.redis_conn import get_redis, text
 from shared.settings import Settings, get_settings
@@ -84,6 +85,7 @@ def _tombstone_expiry(settings: Settings) -> float:
 def on_story_event(event_data: dict[str, Any]) -> list[str]:
     """Move the event's story into the feeds it belongs to now; mark what changed."""
     event = Event.model_validate(event_data)
+    add(event_id=event.id, story_id=event.story_id)
     if event.story_id is None:
         return []
     client = get_redis()

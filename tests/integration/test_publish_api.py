@@ -462,3 +462,75 @@ def test_a_name_slower_to_resolve_than_the_connect_timeout_is_refused(
         f"{api}/v1/subscriptions", json={"url": "http://hook.slow.test/"}, headers=AUTH, timeout=10
     )
     assert_problem(created, 422, "took over 0.5 s")
+
+
+def test_every_dead_letter_of_one_subscription_replays_at_once(
+    api: str, redis_db: redis.Redis, allow_loopback: None
+) -> None:
+    """``POST /v1/subscriptions/{id}/replay-dead`` and ``syndicate deliveries replay --all-dead
+    --subscription``: that subscription's dead letters only, each keeping its webhook-id."""
+    import subprocess
+    import sys
+
+    from shared import stories
+
+    hook = Receiver(statuses=[500] * 12).start()
+    try:
+        subs = [
+            requests.post(
+                f"{api}/v1/subscriptions", json={"url": hook.url}, headers=AUTH, timeout=10
+            ).json()["id"]
+            for _ in range(2)
+        ]
+        dead: dict[str, list[str]] = {sub: [] for sub in subs}
+        for n in range(2):
+            story = make_story(f"st_bulk{n}")
+            event = event_for(story, "story.published")
+            stories.save_event(redis_db, event)
+            stories.save_version(redis_db, story)
+            for d in fanout.story_event(redis_db, event, now()).deliveries:
+                for step in range(3):
+                    attempts.run(redis_db, d, now() + timedelta(seconds=6 * step), get_settings())
+                got = store.get_delivery(redis_db, d)
+                assert got is not None and got.state == "dead"
+                dead[got.subscription_id].append(d)
+        first, second = subs
+        url = f"{api}/v1/subscriptions/{first}/replay-dead"
+        replayed = requests.post(url, headers=AUTH, timeout=10)
+        assert replayed.status_code == 202, replayed.text
+        assert sorted(replayed.json()["replayed"]) == sorted(dead[first])
+        assert replayed.json()["refused"] == {}
+        states = {d: store.get_delivery(redis_db, d).state for d in dead[first] + dead[second]}  # type: ignore[union-attr]
+        assert states == {
+            **dict.fromkeys(dead[first], "pending"),
+            **dict.fromkeys(dead[second], "dead"),
+        }
+        # nothing dead left for the first: an empty answer
+        again = requests.post(url, headers=AUTH, timeout=10).json()
+        assert again == {"replayed": [], "refused": {}}
+
+        cli = subprocess.run(
+            [sys.executable, "-m", "services.cli", "deliveries", "replay", "--all-dead",
+             "--subscription", second],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert cli.returncode == 0, cli.stderr
+        for d in dead[second]:
+            assert f"{d}: replaying" in cli.stdout
+            assert store.get_delivery(redis_db, d).state == "pending"  # type: ignore[union-attr]
+
+        # a disabled subscription refuses (enable it first); an unknown one is 404
+        requests.patch(
+            f"{api}/v1/subscriptions/{second}", json={"disabled": True}, headers=AUTH, timeout=10
+        )
+        refused = requests.post(
+            f"{api}/v1/subscriptions/{second}/replay-dead", headers=AUTH, timeout=10
+        )
+        assert_problem(refused, 409, "disabled")
+    finally:
+        hook.stop()
+    assert_problem(
+        requests.post(f"{api}/v1/subscriptions/sub_nope/replay-dead", headers=AUTH, timeout=10),
+        404,
+    )
+    assert_problem(requests.post(f"{api}/v1/subscriptions/{first}/replay-dead", timeout=10), 401)

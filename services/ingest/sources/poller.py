@@ -26,6 +26,7 @@ import redis
 from services.ingest.sources import store
 from services.ingest.sources.poll import LEASE_MARGIN_SECONDS, poll
 from shared.http import Client
+from shared.logging import bind
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,8 @@ class Poller:
 
     def _run(self, source_id: str) -> None:
         try:
-            poll(self._client(), source_id, self._settings, self._http)
+            with bind(source_id=source_id):
+                poll(self._client(), source_id, self._settings, self._http)
         except Exception:
             # the claim stays a lease ahead: the source is polled again when it expires
             log.exception("%s: poll of %s failed", self.name, source_id)

@@ -44,6 +44,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/deliveries"): "admin",
     ("GET", "/v1/deliveries/{delivery_id}"): "admin",
     ("POST", "/v1/deliveries/{delivery_id}/replay"): "admin",
+    ("POST", "/v1/subscriptions/{sub_id}/replay-dead"): "admin",
     ("POST", "/websub"): "public",
     ("GET", "/v1/websub/subscriptions"): "admin",
     ("GET", "/v1/websub/intents/{intent_id}"): "admin",
