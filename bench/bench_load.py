@@ -12,7 +12,8 @@ p99 POST-to-webhook stays under 1 s. Then the ceiling: the same pure steps in on
 
 Environment: ``BENCH_LOAD_STEP_SECONDS`` (default 12), ``BENCH_LOAD_BUDGET_SECONDS`` (default
 600, both scenarios together), ``BENCH_LOAD_START_ONE`` / ``BENCH_LOAD_START_TEN`` (first
-rates, stories/s), ``BENCH_LOAD_ENV`` (extra ``KEY=VALUE,...`` for the service).
+rates, stories/s), ``BENCH_LOAD_ENV`` (``KEY=VALUE,...`` for the service; default ``TUNED``,
+``none`` for the plain defaults).
 Writes ``bench/results/load.png`` beside the JSON that ``make bench`` writes.
 """
 
@@ -37,6 +38,9 @@ from services.render.documents import render_document
 from services.render.feeds import FeedSpec
 
 RESULTS = Path(__file__).parent / "results"
+#: the settings the figures are taken with (docs/performance.md says why); BENCH_LOAD_ENV=none
+#: runs the defaults
+TUNED = "SYNDICATE_PUBLISH_WORKERS=2"
 
 
 def _env(name: str, default: float) -> float:
@@ -111,7 +115,9 @@ def run() -> dict[str, Any]:
     step = _env("BENCH_LOAD_STEP_SECONDS", 12)
     budget = _env("BENCH_LOAD_BUDGET_SECONDS", 600)
     extra = dict(
-        pair.split("=", 1) for pair in os.environ.get("BENCH_LOAD_ENV", "").split(",") if pair
+        pair.split("=", 1)
+        for pair in os.environ.get("BENCH_LOAD_ENV", TUNED).split(",")
+        if pair and "=" in pair
     )
     with tempfile.TemporaryDirectory(prefix="syndicate-load-") as tmp:
         run = LoadRun(Path(tmp), env_extra=extra).start()

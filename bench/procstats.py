@@ -61,8 +61,10 @@ class ProcStats:
     def _label(self, proc: psutil.Process, parent_label: str | None) -> str:
         if proc.pid not in self._labels:
             base = label_of(proc)
-            if parent_label and base == parent_label.split(" #")[0]:
-                base = f"{parent_label} child"  # a prefork pool child
+            if parent_label and (
+                base == parent_label.split(" #")[0] or base in ("python", "python3")
+            ):
+                base = f"{parent_label} child"  # a prefork pool child, a uvicorn worker
             taken = set(self._labels.values())
             name, k = base, 2
             while name in taken:
