@@ -94,7 +94,9 @@ class WireCopy:
     def _facts(self, seq: int, now: datetime) -> dict[str, str]:
         rng = self.rng
         place, country = rng.choice(PLACES)
-        agency = rng.choice(list(AGENCIES))
+        names = list(AGENCIES)
+        # the first items name every agency in turn, so a warm-up creates every agency feed
+        agency = names[seq % len(names)] if seq < 2 * len(names) else rng.choice(names)
         body, verb, thing = rng.choice(BODIES), rng.choice(VERBS), rng.choice(THINGS)
         count = 12 + seq  # the unique number: identity for copy without a guid
         town = place.title()
