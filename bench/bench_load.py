@@ -29,7 +29,7 @@ from typing import Any
 from bench.loadplot import plot
 from bench.loadrun import LoadRun
 from bench.loadstats import next_rate
-from bench.wirecopy import WireCopy
+from bench.wirecopy import Copy, WireCopy
 from services.ingest.decide import decide
 from services.ingest.formats import ParseContext, parse
 from services.publish.deliveries import payload
@@ -47,7 +47,7 @@ def _env(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-def ceiling(count: int = 1500, render_every: int = 25) -> dict[str, float]:
+def ceiling(count: int = 1000, render_every: int = 25) -> dict[str, float]:
     """Stories per second through the pure steps in one process (one core): parse, decide,
     build and sign one webhook body, and re-render a 50-entry feed (RSS, Atom, JSON) once per
     ``render_every`` stories (what coalescing does for the ``all`` feed at ~100 stories/s)."""
@@ -56,6 +56,17 @@ def ceiling(count: int = 1500, render_every: int = 25) -> dict[str, float]:
     copies = [gen.copy(i, now) for i in range(count)]
     spec = FeedSpec(name="all", title="All", description="All", base_url="http://bench")
     secret = new_secret()
+    best = min(_ceiling_pass(copies, spec, secret, render_every, now) for _ in range(3))
+    return {
+        "stories_per_s_one_core": round(count / best, 1),
+        "render_every_n_stories": render_every,
+    }
+
+
+def _ceiling_pass(
+    copies: list[Copy], spec: FeedSpec, secret: str, render_every: int, now: datetime
+) -> float:
+    """Seconds for one pass (the best of a few is taken: the machine is shared)."""
     stories = []
     started = time.perf_counter()
     for i, item in enumerate(copies):
@@ -69,11 +80,7 @@ def ceiling(count: int = 1500, render_every: int = 25) -> dict[str, float]:
         webhook_headers([secret], decision.event.id, 1_700_000_000, body)
         if i % render_every == render_every - 1:
             render_document(spec, stories[-50:])
-    seconds = time.perf_counter() - started
-    return {
-        "stories_per_s_one_core": round(count / seconds, 1),
-        "render_every_n_stories": render_every,
-    }
+    return time.perf_counter() - started
 
 
 def search(run: LoadRun, subscribers: int, start: float, step: float, budget: float) -> dict:
@@ -101,8 +108,18 @@ def search(run: LoadRun, subscribers: int, start: float, step: float, budget: fl
             break
     held = [s for s in steps if s["held"]]
     best = max(held, key=lambda s: s["offered_stories_per_s"]) if held else None
+    hooks_only = [
+        s
+        for s in steps
+        if s["post_to_webhook"]["p99_ms"] < 1000
+        and not s["webhook_losses"]
+        and not s["refused_by_status"]
+    ]
     return {
         "webhook_subscribers": subscribers,
+        "best_webhooks_only_stories_per_s": max(
+            (s["offered_stories_per_s"] for s in hooks_only), default=0
+        ),
         "best_held_stories_per_s": best["offered_stories_per_s"] if best else 0,
         "best_held_webhook_deliveries_per_s": best["webhook_deliveries_per_s"] if best else 0,
         "best_step": best,
@@ -140,6 +157,12 @@ def run() -> dict[str, Any]:
             "best_held_webhook_deliveries_per_s"
         ],
         "held: stories/s with ten subscribers": ten["best_held_stories_per_s"],
+        "webhooks alone (WebSub losses ignored): stories/s, one subscriber": one[
+            "best_webhooks_only_stories_per_s"
+        ],
+        "webhooks alone (WebSub losses ignored): stories/s, ten subscribers": ten[
+            "best_webhooks_only_stories_per_s"
+        ],
         "ceiling: pure pipeline stories/s (one process, one core)": top["stories_per_s_one_core"],
         "ratio held (one subscriber) / ceiling": round(best_one / top["stories_per_s_one_core"], 3),
         "redis bytes per stored story (one subscriber)": round(
