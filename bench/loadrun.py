@@ -327,8 +327,9 @@ def _merged(values: dict[str, float], how: Any) -> dict[str, float]:
     come and go, are summed (CPU) or maxed (RSS) under one label; unreadable ones dropped."""
     grouped: dict[str, list[float]] = {}
     for label, value in values.items():
-        if label != "?":
-            grouped.setdefault(label.split(" #")[0], []).append(value)
+        kind = label.split(" #")[0]
+        if kind != "?":
+            grouped.setdefault(kind, []).append(value)
     return {k: round(how(v), 2 if how is sum else 1) for k, v in sorted(grouped.items())}
 
 
