@@ -43,7 +43,8 @@ def main(argv: list[str]) -> int:
         elapsed = time.perf_counter() - started
         print(f"\n== {short} ({elapsed:.1f}s)")
         for key, value in figures.items():
-            print(f"  {key:<48} {value}")
+            shown = repr(value) if isinstance(value, dict | list) else str(value)
+            print(f"  {key:<48} {shown if len(shown) < 300 else '(see the JSON)'}")
         record = {
             "bench": short,
             "machine": machine(),

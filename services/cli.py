@@ -16,7 +16,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 cli = typer.Typer(
     name="syndicate",
@@ -31,6 +31,16 @@ TASK_MODULES = {
     "publish": "services.publish.tasks",
 }
 DEFAULT_POOLS = {"ingest": ("solo", 1), "render": ("solo", 1), "publish": ("threads", 16)}
+
+
+def worker_pool(queue: str, settings: Settings) -> tuple[str, int]:
+    """The pool and concurrency a worker of ``queue`` runs with unless told otherwise: ingest
+    parses (CPU) so more than one means processes; publish waits on partners, so threads."""
+    if queue == "ingest" and settings.ingest_concurrency > 1:
+        return "prefork", settings.ingest_concurrency
+    if queue == "publish":
+        return "threads", settings.publish_concurrency
+    return DEFAULT_POOLS[queue]
 
 
 def _setup_logging(role: str = "cli") -> None:
@@ -103,7 +113,7 @@ def worker(
         raise typer.BadParameter(f"queue must be one of {', '.join(TASK_MODULES)}")
     _setup_logging(f"worker-{queue}")
     importlib.import_module(TASK_MODULES[queue])
-    default_pool, default_concurrency = DEFAULT_POOLS[queue]
+    default_pool, default_concurrency = worker_pool(queue, get_settings())
     name = f"{queue}-{os.getpid()}@{socket.gethostname()}"
     heartbeat = Heartbeat(queue, get_redis(), hostname=name)
     # live for /readyz only once the worker consumes; gone at once when it stops

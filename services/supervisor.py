@@ -42,11 +42,14 @@ class Supervisor:
         self.redis: RedisServer | None = None
         python = [sys.executable, "-m", "services.cli"]
         parts = [
-            ("api", [*python, "api"]),
+            ("api", [*python, "api", "--workers", str(settings.api_workers)]),
             ("worker-ingest", [*python, "worker", "ingest"]),
             ("worker-render", [*python, "worker", "render"]),
-            ("worker-publish", [*python, "worker", "publish"]),
         ]
+        for n in range(settings.publish_workers):
+            parts.append(
+                (f"worker-publish{'' if n == 0 else f'-{n + 1}'}", [*python, "worker", "publish"])
+            )
         if with_scheduler:
             parts.append(("scheduler", [*python, "scheduler"]))
         self.children = [Child(name, argv) for name, argv in parts]

@@ -94,6 +94,25 @@ class Settings(BaseSettings):
         description="text: one readable line per record; json: one JSON object per line "
         "(ts, level, logger, msg, process, and the story/event/delivery ids known).",
     )
+    # --- processes under `syndicate up` and worker pools (issue #7: load) -----------------------
+    api_workers: int = Field(
+        default=1, ge=1, le=64, description="uvicorn worker processes of the API (`syndicate up`)."
+    )
+    ingest_concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Ingest worker processes (1: the solo pool; more: a prefork pool).",
+    )
+    publish_workers: int = Field(
+        default=1, ge=1, le=16, description="Publish worker processes `syndicate up` starts."
+    )
+    publish_concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        description="Threads of each publish worker (deliveries in flight).",
+    )
     debug_task_delay_seconds: float = Field(
         default=0.0,
         ge=0,

@@ -142,23 +142,25 @@ def feed_update(
     """``feed.updated`` webhooks and WebSub distributions for a feed whose bytes changed."""
     settings = settings or get_settings()
     keep = settings.delivery_retention_seconds
-    store.save_feed_update(client, update, keep)
     at, due = first_attempt(now, settings)
     made: list[str] = []
-    for sub in store.list_subscriptions(client):
-        if matches_feed_update(sub, update):
-            delivery = Delivery(
-                id=delivery_id_for(update.id, sub.id),
-                subscription_id=sub.id,
-                event_id=update.id,
-                event_type="feed.updated",
-                created_at=now,
-                next_attempt_at=at,
-            )
-            store.create_delivery(client, delivery, due, keep)
-            made.append(delivery.id)
+    hooks = [sub for sub in store.list_subscriptions(client) if matches_feed_update(sub, update)]
+    if hooks:  # the record is the body of feed.updated webhooks; nobody else reads it
+        store.save_feed_update(client, update, keep)
+    for sub in hooks:
+        delivery = Delivery(
+            id=delivery_id_for(update.id, sub.id),
+            subscription_id=sub.id,
+            event_id=update.id,
+            event_type="feed.updated",
+            created_at=now,
+            next_attempt_at=at,
+        )
+        store.create_delivery(client, delivery, due, keep)
+        made.append(delivery.id)
+    followers = websub_store.active_many(client, update.feed, sorted(update.etags), now)
     for fmt, etag in sorted(update.etags.items()):
-        for wsub in websub_store.active(client, update.feed, fmt, now):
+        for wsub in followers.get(fmt, []):
             delivery = Delivery(
                 id=distribution_id_for(wsub.id, etag),
                 subscription_id=wsub.id,
