@@ -28,6 +28,13 @@ def wire_received() -> str:
     return f"{PREFIX}wire:received"
 
 
+def wire_outbox() -> str:
+    """Sorted set: wire ids stored but not yet through ingest, scored by when their task was
+    last sent. The scheduler's sweeper sends the task again for an entry left too long (the
+    transactional outbox of ``POST /v1/wire`` and of sources)."""
+    return f"{PREFIX}wire:outbox"
+
+
 def idempotency(token_fingerprint: str, key: str) -> str:
     """String: the wire id an ``Idempotency-Key`` produced, per token."""
     return f"{PREFIX}idempotency:{token_fingerprint}:{key}"

@@ -95,6 +95,20 @@ class Settings(BaseSettings):
         description="Fault injection only: every task sleeps this long after it starts.",
     )
 
+    ingest_outbox_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A stored wire item whose ingest task has not finished this long after it "
+        "was sent gets its task sent again by the scheduler's outbox sweeper.",
+    )
+    ingest_max_runs: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Runs of the ingest task an item may start without finishing (its worker "
+        "died each time) before it is quarantined, so a poison item cannot stall ingest.",
+    )
+
     # --- publish: webhooks and the WebSub hub (issue #5) ------------------------------------
     webhook_max_in_flight: int = Field(
         default=4,
