@@ -116,6 +116,13 @@ class Settings(BaseSettings):
         le=64,
         description="Deliveries in flight at once per subscription (1 while it is failing).",
     )
+    webhook_safety_net_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="A delivery handed out at once comes due again this long after, should its "
+        "message be lost (a worker or Redis gone mid-hand-out); a second hand-out is harmless.",
+    )
     webhook_disable_after_seconds: float = Field(
         default=5 * 24 * 3600.0,
         gt=0,

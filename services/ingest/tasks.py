@@ -16,6 +16,7 @@ from services.ingest import store
 from services.ingest.decide import Decision, decide, event_id_for, story_id_for
 from services.ingest.draft import Draft
 from services.ingest.formats import ParseContext, parse
+from services.ingest.locks import story_lock
 from shared import keys, names, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ParseError, SyndicateError
@@ -105,7 +106,7 @@ def _process(client: redis.Redis, item: WireItem, body: bytes) -> str:
     stored = False
     for draft in drafts:
         story_id = story_id_for(draft)
-        with client.lock(keys.story_lock(story_id), timeout=60, blocking_timeout=60):
+        with story_lock(client, story_id):
             decision = _decide_and_store(client, item, story_id, draft, now)
         story_ids.append(story_id)
         outcomes.append(decision.outcome)

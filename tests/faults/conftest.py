@@ -46,6 +46,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
             "SYNDICATE_INGEST_MAX_RUNS": "3",
             # about 40 s of retries: longer than a subscriber is down in these tests
             "SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,1,2,3,3,3,3,3,3,3,3,3,3,3",
+            # a hand-out lost with Redis or a worker comes due again this soon (default 60 s)
+            "SYNDICATE_WEBHOOK_SAFETY_NET_SECONDS": "5",
             "SYNDICATE_LOG_LEVEL": "INFO",
         },
     )

@@ -299,11 +299,16 @@ def settle(
     timeout: float = 90.0,
 ) -> Report:
     """Wait (with a timeout) until the invariants hold; the last report either way."""
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
+    shown = started
     while True:
         report = check(service, client, accepted, subscribers)
         if not report.problems or time.monotonic() > deadline:
             return report
+        if time.monotonic() - shown > 10:
+            shown = time.monotonic()
+            print(f"  still waiting after {shown - started:.0f} s: {report.problems[:4]}")
         time.sleep(1.0)
 
 

@@ -16,7 +16,7 @@ def test_redis_stopped_and_restarted(rig_idle: Rig) -> None:
         before = sum(load.refused.values())
         rig.redis.stop()
         wait_for(
-            lambda: sum(load.refused.values()) >= before + 10,
+            lambda: sum(load.refused.values()) >= before + 25,
             timeout=30,
             message="posts refused while Redis is down",
         )

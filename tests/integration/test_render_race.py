@@ -146,3 +146,42 @@ def test_claims_only_grow_and_fence_the_store(client: redis.Redis) -> None:
     assert stored is not None and stored.body == b"new"
     assert dirty.done("a", second)
     assert dirty.pending() == 0
+
+
+def test_a_failed_render_is_tried_again_soon_not_after_its_lease(client: redis.Redis) -> None:
+    """A render that raises hands its lease back (due a second later); when the hand-back
+    itself fails (Redis down), the pump hands it back once Redis answers. Either way the
+    document renders again long before its lease (an hour here) would have run out."""
+    calls: list[str] = []
+
+    def flaky(document: str, claim: int | None = None) -> Rendered:
+        calls.append(document)
+        if len(calls) == 1:
+            raise RuntimeError("the first render fails")
+        return Rendered(changed=())
+
+    dirty = DirtySet(client)
+    dirty.mark(["all"], 0)
+    pump = Pump(get_redis, flaky, lease=3600)
+    pump.run_once()
+    assert calls == ["all"]
+    wait_for(lambda: pump.run_once() or calls == ["all", "all"], timeout=10)
+    assert client.zcard(keys.feeds_rendering()) == 0
+
+    # the hand-back fails (Redis away): kept in memory, handed back by the next run
+    dirty.mark(["all"], 0)
+    calls.clear()
+    real_done = DirtySet.done
+
+    def done_fails(self: DirtySet, *args: Any) -> bool:
+        raise redis.ConnectionError("Redis is away")
+
+    DirtySet.done = done_fails  # type: ignore[method-assign]
+    try:
+        pump.run_once()
+    finally:
+        DirtySet.done = real_done  # type: ignore[method-assign]
+    assert calls == ["all"] and len(pump.unreturned) == 1
+    assert client.zscore(keys.feeds_rendering(), "all") is not None, "still leased"
+    wait_for(lambda: pump.run_once() or calls == ["all", "all"], timeout=10)
+    assert pump.unreturned == [] and client.zcard(keys.feeds_rendering()) == 0

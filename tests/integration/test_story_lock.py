@@ -1,0 +1,51 @@
+"""The ingest task's story lock: a release that Redis refused (it was away) is made by the
+process's next run, so the lock does not hold the story (and the one-task-at-a-time ingest
+worker) until its TTL runs out."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from redis.lock import Lock
+
+from services.ingest import locks
+from shared import keys
+
+
+def test_a_lock_whose_release_failed_is_released_by_the_next_run(
+    redis_db: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_release = Lock.release
+    failures = []
+
+    def release_while_redis_is_away(self: Lock) -> None:
+        failures.append(self.name)
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(Lock, "release", release_while_redis_is_away)
+    with pytest.raises(redis.ConnectionError, match="blip"), locks.story_lock(redis_db, "st_1"):
+        raise redis.ConnectionError("blip")  # the run fails, as Redis goes away
+    monkeypatch.setattr(Lock, "release", real_release)
+    assert failures == [keys.story_lock("st_1")]
+    assert redis_db.exists(keys.story_lock("st_1")), "held: its release was refused"
+
+    assert locks.release_abandoned() == 1
+    assert not redis_db.exists(keys.story_lock("st_1"))
+    assert locks.release_abandoned() == 0
+
+
+def test_a_lock_taken_over_since_is_not_released_by_its_old_holder(
+    redis_db: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_release = Lock.release
+
+    def refused(self: Lock) -> None:
+        raise redis.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(Lock, "release", refused)
+    with locks.story_lock(redis_db, "st_2"):
+        pass
+    monkeypatch.setattr(Lock, "release", real_release)
+    redis_db.set(keys.story_lock("st_2"), "someone-else")  # it expired and another run took it
+    assert locks.release_abandoned() == 1
+    assert redis_db.get(keys.story_lock("st_2")) == b"someone-else"
