@@ -23,3 +23,25 @@ if _MARKER:
         return _real_parse(body, *args, **kwargs)
 
     formats.parse = _parse  # type: ignore[assignment]
+
+_LOSE_EVERY = int(os.environ.get("FAULTS_LOSE_INGEST_SENDS", "0") or 0)
+
+if _LOSE_EVERY:
+    import itertools
+    import logging
+    from typing import Any
+
+    from shared import celery_app, names
+
+    _real_send = celery_app.send
+    _count = itertools.count(1)
+
+    def _send(task_name: str, *args: Any) -> None:
+        """Every Nth ingest task is never sent, as if the process died between storing the
+        copy and sending its task (the outbox sweeper must make up for it)."""
+        if task_name == names.TASK_INGEST_WIRE and next(_count) % _LOSE_EVERY == 0:
+            logging.getLogger("faults").warning("fault: the ingest task of %s is lost", args[0])
+            return
+        _real_send(task_name, *args)
+
+    celery_app.send = _send  # type: ignore[assignment]
