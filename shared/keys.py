@@ -98,6 +98,12 @@ def feed(name: str, fmt: str) -> str:
     return f"{PREFIX}feed:{name}:{fmt}"
 
 
+def feed_announced(name: str) -> str:
+    """Hash: per format, the ETag of the last ``feed.updated`` render sent for a feed (a change
+    whose announcement was lost is announced by the next render)."""
+    return f"{PREFIX}feed:{name}:announced"
+
+
 def feed_registry() -> str:
     """Hash: every feed that exists (name → JSON: kind, title, …); what ``GET /feeds`` lists."""
     return f"{PREFIX}render:feeds"

@@ -173,8 +173,8 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
     RENDER_SECONDS.observe(
         client, ("subscription" if label is None else "archive",), time.perf_counter() - started
     )
-    if label is None and changed:
-        etags = {fmt: store.etag_of(body) for fmt, body in rendered.items()}
+    etags = {fmt: store.etag_of(body) for fmt, body in rendered.items()}
+    if label is None and _to_announce(client, document, etags, changed):
         update = FeedUpdate(
             id=derived_id("evt", "feed", name, *sorted(etags.values())),
             timestamp=datetime.now(UTC),
@@ -184,7 +184,22 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
             content_types=dict(CONTENT_TYPES),
         )
         send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
+        store.save_announced(client, document, etags)
     return Rendered(changed=tuple(changed), next_due=next_due)
+
+
+def _to_announce(client: Any, document: str, etags: dict[str, str], changed: list[str]) -> bool:
+    """Whether ``feed.updated`` is due: the render changed the stored bytes, or the stored
+    bytes (the ones this render made) were never announced: a change stored by a render whose
+    send failed (Redis away, a worker killed) is announced by the next render of the feed. A
+    render fenced off as stale stored nothing, and announces nothing. Announcing bytes twice
+    (a feed first rendered before this record existed) is harmless: the update's id, and so
+    its deliveries' ids, derive from the ETags, and publish creates a delivery once."""
+    if changed:
+        return True
+    if store.load_announced(client, document) == etags:
+        return False
+    return store.stored_etags(client, document, tuple(etags)) == etags
 
 
 def _save(

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import kombu.exceptions
 import pytest
 import redis
 
@@ -185,3 +186,29 @@ def test_a_failed_render_is_tried_again_soon_not_after_its_lease(client: redis.R
     assert client.zscore(keys.feeds_rendering(), "all") is not None, "still leased"
     wait_for(lambda: pump.run_once() or calls == ["all", "all"], timeout=10)
     assert pump.unreturned == [] and client.zcard(keys.feeds_rendering()) == 0
+
+
+def test_a_feed_change_whose_announcement_was_lost_is_announced_by_the_next_render(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes are stored, then ``feed.updated`` cannot be sent (Redis away, a worker
+    killed): the next render of the feed stores nothing new, yet announces it."""
+    from services.render import tasks
+
+    publish(client, rich_story(1))
+    sent: list[dict[str, Any]] = []
+
+    def lost(task: str, *args: Any) -> None:
+        raise kombu.exceptions.OperationalError("broker away")
+
+    monkeypatch.setattr(tasks, "send", lost)
+    with pytest.raises(kombu.exceptions.OperationalError):
+        tasks.render_feed_document("all")
+    assert feedstore.load_feed(client, "all", "json") is not None, "the bytes were stored"
+
+    monkeypatch.setattr(tasks, "send", lambda task, *args: sent.append(args[0]))
+    again = tasks.render_feed_document("all")
+    assert again.changed == (), "nothing new to store"
+    assert [u["feed"] for u in sent] == ["all"], "but the change is announced now"
+    tasks.render_feed_document("all")
+    assert len(sent) == 1, "and only once"
