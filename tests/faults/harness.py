@@ -100,6 +100,10 @@ class Load:
         with self._lock:
             return len(self.accepted)
 
+    def refused_total(self) -> int:
+        with self._lock:
+            return sum(self.refused.values())
+
     def stop(self) -> dict[str, str]:
         self._stop.set()
         if self._thread is not None:
@@ -340,7 +344,8 @@ def under_load(
         )
     finally:
         accepted = load.stop()
-    refused = dict(load.refused)
+    with load._lock:
+        refused = dict(load.refused)
     stopped = time.monotonic()
     report = settle(rig_service, client, accepted, subscribers, timeout=settle_timeout)
     print(

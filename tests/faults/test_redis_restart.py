@@ -13,14 +13,14 @@ def test_redis_stopped_and_restarted(rig_idle: Rig) -> None:
     rig = rig_idle
 
     def restart_redis(load: Load) -> str:
-        before = sum(load.refused.values())
+        before = load.refused_total()
         rig.redis.stop()
         wait_for(
-            lambda: sum(load.refused.values()) >= before + 25,
+            lambda: load.refused_total() >= before + 25,
             timeout=30,
             message="posts refused while Redis is down",
         )
-        refused = sum(load.refused.values()) - before
+        refused = load.refused_total() - before
         rig.redis.start()
         return f"Redis stopped ({refused} posts refused meanwhile), then started from its AOF"
 
