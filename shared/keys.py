@@ -35,6 +35,13 @@ def wire_outbox() -> str:
     return f"{PREFIX}wire:outbox"
 
 
+def events_outbox(consumer: str) -> str:
+    """Sorted set: story event ids sent to ``consumer`` (``render``, ``publish``) and not yet
+    handled by it, scored by when they were last sent; the scheduler's sweeper sends those
+    left too long again (a message lost with a killed worker)."""
+    return f"{PREFIX}events:outbox:{consumer}"
+
+
 def idempotency(token_fingerprint: str, key: str) -> str:
     """String: the wire id an ``Idempotency-Key`` produced, per token."""
     return f"{PREFIX}idempotency:{token_fingerprint}:{key}"

@@ -1,5 +1,6 @@
 """The outbox sweeper: a thread in each scheduler that sends the ingest task again for stored
-items that are not through ingest long after their task was sent.
+items that are not through ingest long after their task was sent, and story events again to
+render or publish when they have not handled them long after (``shared.outbox``).
 
 A wire item is stored together with its outbox entry (``store.save_wire``, one transaction),
 then its task is sent. A send that fails (a Redis blip), an API or scheduler process that dies
@@ -19,23 +20,37 @@ from collections.abc import Callable
 import redis
 
 from services.ingest import store
-from shared import names
+from shared import names, stories
+from shared import outbox as events
 from shared.celery_app import send
 
 log = logging.getLogger(__name__)
 
 #: entries claimed per look (the rest wait for the next one, a tick later)
 BATCH = 500
+#: the task of each consumer of story events (``shared.outbox``)
+EVENT_TASKS = {"render": names.TASK_RENDER_ON_EVENT, "publish": names.TASK_PUBLISH_ON_EVENT}
 
 
 def sweep_once(client: redis.Redis, older_than: float, now: float | None = None) -> list[str]:
     """Send the ingest task of every outbox entry last sent more than ``older_than`` seconds
     ago; returns their ids. A send that fails leaves the entry to the next sweep."""
-    claimed = store.claim_outbox(client, time.time() if now is None else now, older_than, BATCH)
+    now = time.time() if now is None else now
+    claimed = store.claim_outbox(client, now, older_than, BATCH)
     for wire_id in claimed:
         send(names.TASK_INGEST_WIRE, wire_id)
     if claimed:
         log.warning("outbox: ingest task sent again for %d stored items", len(claimed))
+    for consumer, task in EVENT_TASKS.items():
+        ids = events.claim(client, consumer, now, older_than, BATCH)
+        for event in (stories.get_event(client, event_id) for event_id in ids):
+            if event is not None:
+                send(task, event.model_dump(mode="json"))
+        for event_id in ids:
+            if stories.get_event(client, event_id) is None:
+                events.handled(client, consumer, event_id)  # expired: nothing to send
+        if ids:
+            log.warning("outbox: %d story events sent again to %s", len(ids), consumer)
     return claimed
 
 

@@ -17,7 +17,7 @@ from services.ingest.decide import Decision, decide, event_id_for, story_id_for
 from services.ingest.draft import Draft
 from services.ingest.formats import ParseContext, parse
 from services.ingest.locks import story_lock
-from shared import keys, names, stories
+from shared import keys, names, outbox, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ParseError, SyndicateError
 from shared.models import Event, WireItem
@@ -31,6 +31,7 @@ _DONE = ("parsed", "duplicate", "stale", "quarantined")
 
 
 def _emit(events: list[Event]) -> None:
+    outbox.enter(get_redis(), [e.id for e in events])  # sent again should a message be lost
     for event in events:
         payload = event.model_dump(mode="json")
         send(names.TASK_RENDER_ON_EVENT, payload)

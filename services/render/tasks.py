@@ -29,7 +29,7 @@ from services.render.index import Index, stories_oldest_first
 from services.render.named import NamedFeed, load_named_feeds
 from services.render.pump import Pump, Rendered
 from shared import feedstore as store
-from shared import keys, metrics, names, stories
+from shared import keys, metrics, names, outbox, stories
 from shared.celery_app import get_celery, send
 from shared.ids import derived_id
 from shared.models import Event, FeedUpdate, Story
@@ -84,9 +84,15 @@ def _tombstone_expiry(settings: Settings) -> float:
 def on_story_event(event_data: dict[str, Any]) -> list[str]:
     """Move the event's story into the feeds it belongs to now; mark what changed."""
     event = Event.model_validate(event_data)
+    client = get_redis()
+    documents = _move(client, event)
+    outbox.handled(client, "render", event.id)
+    return documents
+
+
+def _move(client: Any, event: Event) -> list[str]:
     if event.story_id is None:
         return []
-    client = get_redis()
     settings = get_settings()
     story = stories.get_story(client, event.story_id)
     if story is None:

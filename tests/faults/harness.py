@@ -7,7 +7,8 @@ The invariants, for the wire ids a test was answered ``202`` for:
 - every subscriber got every event of those stories (by ``webhook-id``), and a story version
   never came under two different ``webhook-id`` values (duplicates only with the same id);
 - nothing is stuck: the Celery queues and the unacked set are empty, the ingest outbox is
-  empty, the publish due-set holds nothing overdue and no feed waits to render past its time.
+  empty (copy and story events), the publish due-set holds nothing overdue and no feed waits
+  to render past its time.
 """
 
 from __future__ import annotations
@@ -232,6 +233,10 @@ def stuck(client: redis.Redis, now: float | None = None) -> list[str]:
         found.append(f"{client.hlen(f'{prefix}unacked')} unacked messages")
     if client.zcard(keys.wire_outbox()):
         found.append(f"{client.zcard(keys.wire_outbox())} entries in the ingest outbox")
+    for consumer in ("render", "publish"):
+        if client.zcard(keys.events_outbox(consumer)):
+            waiting = client.zcard(keys.events_outbox(consumer))
+            found.append(f"{waiting} story events not yet handled by {consumer}")
     overdue = client.zcount(keys.deliveries_due(), "-inf", now - 2)
     if overdue:
         found.append(f"{overdue} overdue deliveries in the due set")

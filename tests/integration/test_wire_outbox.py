@@ -180,3 +180,39 @@ def test_an_item_whose_runs_never_finish_is_quarantined(
     assert wire_id in {i.id for i in store.list_quarantine(redis_db, 10)}
     assert store.outbox_size(redis_db) == 0
     assert tasks.process_wire(wire_id) == "quarantined", "a later delivery changes nothing"
+
+
+def test_story_events_not_handled_are_sent_again(redis_db: redis.Redis) -> None:
+    """Ingest enters its events in render's and publish's outboxes before sending them; each
+    consumer's task removes its entry; the sweeper sends again what a lost message left."""
+    from services.ingest.tasks import process_wire
+    from services.publish.tasks import on_story_event as publish_event
+    from services.render.tasks import on_story_event as render_event
+    from shared import outbox as events
+
+    body = nitf()
+    item = WireItem(
+        id="wire_events1",
+        received_at=datetime(2026, 6, 1, tzinfo=UTC),
+        content_type="application/octet-stream",
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+    )
+    store.save_wire(redis_db, item, body)
+    assert process_wire(item.id) == "parsed"
+    (event_id,) = store.get_wire(redis_db, item.id).event_ids  # type: ignore[union-attr]
+    assert events.size(redis_db, "render") == events.size(redis_db, "publish") == 1
+    redis_db.delete(f"{keys.celery_prefix()}render", f"{keys.celery_prefix()}publish")  # lost
+
+    now = time.time()
+    assert outbox.sweep_once(redis_db, older_than=5, now=now) == []
+    assert queued_event_ids(redis_db, "render") == [], "too young to send again"
+    outbox.sweep_once(redis_db, older_than=5, now=now + 6)
+    assert queued_event_ids(redis_db, "render") == [event_id]
+    assert queued_event_ids(redis_db, "publish") == [event_id]
+
+    event = stories.get_event(redis_db, event_id)
+    assert event is not None
+    render_event(event.model_dump(mode="json"))
+    publish_event(event.model_dump(mode="json"))
+    assert events.size(redis_db, "render") == events.size(redis_db, "publish") == 0
