@@ -160,21 +160,24 @@ def scheduler(
         bool, typer.Option(help="Poll upstream sources too (the source poller's threads).")
     ] = True,
 ) -> None:
-    """Run the scheduler: Celery beat (due retries and other periodic work) and the poller of
-    upstream sources (feeds, drop folders). Run several for resilience: each due poll is
-    claimed by one of them."""
+    """Run the scheduler: Celery beat (due retries and other periodic work), the ingest
+    outbox sweeper (stored copy whose task was lost is sent again) and the poller of upstream
+    sources (feeds, drop folders). Run several for resilience: each due poll and each outbox
+    entry is claimed by one of them."""
+    from services.ingest.outbox import Sweeper
     from shared.celery_app import get_celery
+    from shared.redis_conn import get_redis
 
     _setup_logging("scheduler")
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    sweeper = Sweeper(get_redis, settings.ingest_outbox_seconds).start()
     poller = None
     if sources:
         import socket
 
         from services.ingest.sources.fetch import http_client
         from services.ingest.sources.poller import Poller
-        from shared.redis_conn import get_redis
 
         name = f"poller-{os.getpid()}@{socket.gethostname()}"
         poller = Poller(get_redis, settings, http_client(), name=name).start()
@@ -188,6 +191,7 @@ def scheduler(
             ]
         )  # fmt: skip
     finally:
+        sweeper.stop()
         if poller is not None:
             poller.stop()
 

@@ -15,6 +15,7 @@ Services address each other only by the task names of ``shared.names``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
@@ -25,7 +26,7 @@ from typing import Any
 import redis
 from celery import Celery, Task
 
-from shared import keys, names
+from shared import keys, leftovers, names
 from shared.errors import SyndicateError
 from shared.logging import bind
 from shared.settings import Settings, get_settings
@@ -83,8 +84,9 @@ def route_task(name: str, *_args: Any, **_kwargs: Any) -> dict[str, str] | None:
 class SyndicateTask(Task[Any, Any]):
     """Cross-cutting behaviour of every task, carried once.
 
-    Retries errors that say they are retryable (and lost Redis connections) with backoff; honours
-    the fault-injection delay setting so tests can catch a task in flight; runs the task in a
+    Retries errors that say they are retryable (and lost Redis connections) with backoff; first
+    makes the releases a Redis outage refused (``shared.leftovers``); honours the
+    fault-injection delay setting so tests can catch a task in flight; runs the task in a
     log context of its own (``shared.logging.bind``): every line carries its task id, and the
     ids the task adds go when it ends.
     """
@@ -100,6 +102,8 @@ class SyndicateTask(Task[Any, Any]):
             return self._run(*args, **kwargs)
 
     def _run(self, *args: Any, **kwargs: Any) -> Any:
+        with contextlib.suppress(redis.RedisError):
+            leftovers.release_pending()  # locks and slots a Redis outage left held
         delay = get_settings().debug_task_delay_seconds
         if delay:
             log.warning("debug_task_delay_seconds=%s: %s sleeps", delay, self.name)

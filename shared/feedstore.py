@@ -190,4 +190,23 @@ def load_encoded(
 
 def delete_feed(client: redis.Redis, name: str, formats: tuple[str, ...]) -> None:
     """Forget every stored format of a feed (a named feed that was removed from the settings)."""
-    client.delete(*(keys.feed(name, fmt) for fmt in formats))
+    client.delete(*(keys.feed(name, fmt) for fmt in formats), keys.feed_announced(name))
+
+
+def load_announced(client: redis.Redis, name: str) -> dict[str, str] | None:
+    """The ETags (per format) of the last change announced for a feed; None if none was."""
+    raw = client.hgetall(keys.feed_announced(name))
+    return {text(k): text(v) for k, v in raw.items()} if raw else None
+
+
+def stored_etags(client: redis.Redis, name: str, formats: tuple[str, ...]) -> dict[str, str]:
+    """The ETag of each stored format of a feed (formats not stored are left out)."""
+    pipe = client.pipeline(transaction=False)
+    for fmt in formats:
+        pipe.hget(keys.feed(name, fmt), "etag")
+    return {fmt: text(e) for fmt, e in zip(formats, pipe.execute(), strict=True) if e is not None}
+
+
+def save_announced(client: redis.Redis, name: str, etags: dict[str, str]) -> None:
+    """Record that ``feed.updated`` for these ETags was sent."""
+    client.hset(keys.feed_announced(name), items=[v for pair in etags.items() for v in pair])

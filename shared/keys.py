@@ -44,6 +44,20 @@ def wire_received() -> str:
     return f"{PREFIX}wire:received"
 
 
+def wire_outbox() -> str:
+    """Sorted set: wire ids stored but not yet through ingest, scored by when their task was
+    last sent. The scheduler's sweeper sends the task again for an entry left too long (the
+    transactional outbox of ``POST /v1/wire`` and of sources)."""
+    return f"{PREFIX}wire:outbox"
+
+
+def events_outbox(consumer: str) -> str:
+    """Sorted set: story event ids sent to ``consumer`` (``render``, ``publish``) and not yet
+    handled by it, scored by when they were last sent; the scheduler's sweeper sends those
+    left too long again (a message lost with a killed worker)."""
+    return f"{PREFIX}events:outbox:{consumer}"
+
+
 def idempotency(token_fingerprint: str, key: str) -> str:
     """String: the wire id an ``Idempotency-Key`` produced, per token."""
     return f"{PREFIX}idempotency:{token_fingerprint}:{key}"
@@ -105,6 +119,12 @@ def worker_heartbeat_pattern(queue: str) -> str:
 def feed(name: str, fmt: str) -> str:
     """Hash: the rendered bytes of one feed in one format, with ETag and Last-Modified."""
     return f"{PREFIX}feed:{name}:{fmt}"
+
+
+def feed_announced(name: str) -> str:
+    """Hash: per format, the ETag of the last ``feed.updated`` render sent for a feed (a change
+    whose announcement was lost is announced by the next render)."""
+    return f"{PREFIX}feed:{name}:announced"
 
 
 def feed_registry() -> str:

@@ -9,6 +9,7 @@ counters and histograms that ``shared.metrics`` keeps.
     unacked   messages handed to a worker and not yet acknowledged, by queue
     schedules ZCARD, ZCOUNT(-inf, now) and the oldest score of each due-time sorted set
     subscriptions  webhook subscriptions active/disabled; WebSub leases active/expired
+    outboxes  entries of the ingest and story-event outboxes and the age of the oldest
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ SCHEDULES: Mapping[str, Callable[[], str]] = {
     "sources": keys.sources_due,  # enabled upstream sources, by next poll
     "fanouts": keys.fanouts_due,  # story events waiting for an earlier version's fan-out
 }
+
+#: the outboxes: label → the sorted set of what was sent and not yet handled, scored by when it
+#: was (last) sent; the scheduler's sweeper sends again what waits past its period
+OUTBOXES: Mapping[str, Callable[[], str]] = {
+    "wire": keys.wire_outbox,  # stored copy not yet through ingest
+    "events-render": lambda: keys.events_outbox("render"),  # story events render has not moved
+    "events-publish": lambda: keys.events_outbox("publish"),  # ... publish has not fanned out
+}
+
+
+def oldest_age(oldest_sent: float | None, now: float) -> float:
+    """Seconds since the oldest outbox entry was (last) sent; 0 for an empty outbox (pure)."""
+    return max(0.0, now - oldest_sent) if oldest_sent is not None else 0.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,9 @@ def read_live(client: redis.Redis) -> Iterator[Metric]:
     for key in SCHEDULES.values():
         pipe.zcard(key())
         pipe.zrange(key(), 0, 0, withscores=True)
+    for key in OUTBOXES.values():
+        pipe.zcard(key())
+        pipe.zrange(key(), 0, 0, withscores=True)
     pipe.zcard(keys.deliveries_dead())
     pipe.zcard(keys.quarantine())
     pipe.get(keys.credit_lines_unparsed())
@@ -114,6 +131,11 @@ def read_live(client: redis.Redis) -> Iterator[Metric]:
         size = int(next(replies))
         oldest = next(replies)
         sizes[label] = (size, float(oldest[0][1]) if oldest else None)
+    outboxes: dict[str, tuple[int, float]] = {}
+    for label in OUTBOXES:
+        size = int(next(replies))
+        oldest = next(replies)
+        outboxes[label] = (size, oldest_age(float(oldest[0][1]) if oldest else None, now))
     dead = int(next(replies))
     quarantined = int(next(replies))
     unparsed = next(replies)
@@ -170,6 +192,20 @@ def read_live(client: redis.Redis) -> Iterator[Metric]:
         "How long past its time the most overdue entry of a durable schedule is (0: none).",
         ("schedule",),
         {(s,): v.lag_seconds for s, v in schedules.items()},
+    )
+    yield _gauge(
+        "syndicate_outbox_size",
+        "Entries of an outbox (wire: stored copy not yet through ingest; events-render, "
+        "events-publish: story events that consumer has not handled yet).",
+        ("outbox",),
+        {(o,): size for o, (size, _) in outboxes.items()},
+    )
+    yield _gauge(
+        "syndicate_outbox_oldest_seconds",
+        "Seconds since the oldest entry of an outbox was (last) sent (0: empty); above the "
+        "sweep period, its message was lost and the sweeper sends it again.",
+        ("outbox",),
+        {(o,): age for o, (_, age) in outboxes.items()},
     )
     yield _gauge(
         "syndicate_dead_letters",

@@ -12,12 +12,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import SyndicateError, Unauthorized
+from shared.errors import SyndicateError, Unauthorized, Unavailable
 
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://syndicate.example/problems/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+#: what a 503 asks the client to wait (seconds)
+RETRY_AFTER_SECONDS = "5"
 
 
 def problem(
@@ -45,6 +47,8 @@ def problem(
 def _syndicate_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, SyndicateError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+    if isinstance(exc, Unavailable):
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
     extra = dict(exc.extra)
     if exc.resource:
         extra.setdefault("resource", exc.resource)
@@ -113,10 +117,13 @@ def _redis_down(request: Request, exc: Exception) -> JSONResponse:
     return problem(
         503,
         "Service unavailable",
-        "The store is not reachable right now; nothing was accepted. Retry shortly.",
+        # said of any route: a write may have been cut short part-way; a route that knows
+        # better (POST /v1/wire: "nothing was accepted") raises Unavailable itself
+        "The store is not reachable right now; the request may not have been carried out "
+        "in full. Retry shortly.",
         type_slug="unavailable",
         instance=request.url.path,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
 
 

@@ -119,12 +119,33 @@ class Settings(BaseSettings):
         description="Fault injection only: every task sleeps this long after it starts.",
     )
 
+    ingest_outbox_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A stored wire item whose ingest task has not finished this long after it "
+        "was sent gets its task sent again by the scheduler's outbox sweeper.",
+    )
+    ingest_max_runs: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Runs of the ingest task an item may start without finishing (its worker "
+        "died each time) before it is quarantined, so a poison item cannot stall ingest.",
+    )
+
     # --- publish: webhooks and the WebSub hub (issue #5) ------------------------------------
     webhook_max_in_flight: int = Field(
         default=4,
         ge=1,
         le=64,
         description="Deliveries in flight at once per subscription (1 while it is failing).",
+    )
+    webhook_safety_net_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="A delivery handed out at once comes due again this long after, should its "
+        "message be lost (a worker or Redis gone mid-hand-out); a second hand-out is harmless.",
     )
     webhook_disable_after_seconds: float = Field(
         default=5 * 24 * 3600.0,

@@ -1,6 +1,7 @@
 """Test tiers: ``tests/unit`` needs no server; ``tests/integration`` gets a private redis-server
 that this session starts on a free port (never the machine's Redis on 6379) and real worker
-processes; ``tests/corpus`` reads ``../shared/corpus`` and skips when it is absent."""
+processes; ``tests/corpus`` reads ``../shared/corpus`` and skips when it is absent;
+``tests/faults`` runs a service on a redis-server of its own and injects faults under load."""
 
 from __future__ import annotations
 
@@ -106,3 +107,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif "/tests/corpus/" in path:
             item.add_marker(pytest.mark.corpus)
+        elif "/tests/faults/" in path:
+            item.add_marker(pytest.mark.faults)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from datetime import UTC, datetime
@@ -18,7 +19,15 @@ from services.ingest.precheck import precheck
 from shared import names, stories
 from shared.auth import IngestCaller, MaybeAdmin
 from shared.celery_app import send
-from shared.errors import BadRequest, Gone, NotFound, ParseError, PayloadTooLarge, Unauthorized
+from shared.errors import (
+    BadRequest,
+    Gone,
+    NotFound,
+    ParseError,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+)
 from shared.ids import random_id
 from shared.models import Story, WireItem, WireStatus
 from shared.problems import problem_responses
@@ -114,13 +123,33 @@ async def post_wire(
     )
     try:
         store.save_wire(client, item, body)
-    except Exception:
+    except Exception as exc:
         if idempotency_key:
-            store.release_idempotency_key(client, caller, idempotency_key)
+            with contextlib.suppress(redis.RedisError):
+                store.release_idempotency_key(client, caller, idempotency_key)
+        if isinstance(exc, redis.RedisError):
+            raise Unavailable(
+                "The store is not reachable right now; nothing was accepted. Retry shortly."
+            ) from exc
         raise
-    send(names.TASK_INGEST_WIRE, wire_id)
+    _send_ingest(wire_id)
     response.headers["Location"] = f"/v1/wire/{wire_id}"
     return WireAccepted(id=wire_id, status="accepted")
+
+
+def _send_ingest(wire_id: str) -> None:
+    """Send the ingest task of a stored item. The copy is durable and in the outbox from here
+    on, so a failed send is not the client's problem: the answer stays ``202`` and the
+    scheduler's sweeper sends the task after ``SYNDICATE_INGEST_OUTBOX_SECONDS``."""
+    try:
+        send(names.TASK_INGEST_WIRE, wire_id)
+    except Exception:  # whatever the broker raised, the outbox entry stands
+        log.warning(
+            "wire %s stored, but its ingest task could not be sent; the outbox sweeper will "
+            "send it",
+            wire_id,
+            exc_info=True,
+        )
 
 
 def _checked(body: bytes, content_type: str) -> ParseError | None:
@@ -152,7 +181,7 @@ def _quarantine_at_once(
         sha256=hashlib.sha256(body).hexdigest(),
         idempotency_key=idempotency_key,
     )
-    store.save_wire(client, item, body)
+    store.save_wire(client, item, body, pending=False)
     store.quarantine(client, item, error, now)
     error.resource = wire_id
 

@@ -2,10 +2,17 @@
 
 The bytes of every accepted item are written before the API answers ``202``; the item's status
 then moves ``accepted → processing → parsed | duplicate | stale | quarantined``.
+
+The transactional outbox: an item is stored together with an entry in ``keys.wire_outbox``
+(one transaction), so that storing it and sending its ingest task cannot come apart. The task
+removes the entry once the item is through (its events sent); the scheduler's sweeper sends the
+task again for an entry left longer than ``SYNDICATE_INGEST_OUTBOX_SECONDS`` (a send that failed,
+an API process that died between the two, a message lost with a worker).
 """
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -21,11 +28,14 @@ from shared.redis_conn import raw, text
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
-def save_wire(client: redis.Redis, item: WireItem, body: bytes) -> None:
-    """Store the raw bytes and their metadata in one transaction."""
+def save_wire(client: redis.Redis, item: WireItem, body: bytes, *, pending: bool = True) -> None:
+    """Store the raw bytes and their metadata, and (``pending``: it is to be parsed) its outbox
+    entry, in one transaction."""
     pipe = client.pipeline(transaction=True)
     pipe.hset(keys.wire(item.id), mapping={"meta": item.model_dump_json(), "body": body})
     pipe.zadd(keys.wire_received(), {item.id: item.received_at.timestamp()})
+    if pending:
+        pipe.zadd(keys.wire_outbox(), {item.id: time.time()})
     pipe.execute()
 
 
@@ -33,24 +43,65 @@ _SAVE_ONCE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'meta', ARGV[1], 'body', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+if ARGV[5] == '1' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4]) end
 return 1
 """
 
 
-def save_wire_once(client: redis.Redis, item: WireItem, body: bytes) -> bool:
+def save_wire_once(
+    client: redis.Redis, item: WireItem, body: bytes, *, pending: bool = True
+) -> bool:
     """Store a raw item whose id is derived (a source's entry or file) unless it is already
-    stored: a poll run twice stores it once. True when this call stored it."""
+    stored: a poll run twice stores it once. With its outbox entry when ``pending``. True when
+    this call stored it."""
     stored = client.eval(
         _SAVE_ONCE,
-        2,
+        3,
         keys.wire(item.id),
         keys.wire_received(),
+        keys.wire_outbox(),
         item.model_dump_json(),
         body,
         item.received_at.timestamp(),
         item.id,
+        "1" if pending else "0",
+        time.time(),
     )
     return bool(stored)
+
+
+def outbox_done(client: redis.Redis, wire_id: str) -> None:
+    """The item is through ingest (its events sent): the sweeper need not send it again."""
+    client.zrem(keys.wire_outbox(), wire_id)
+
+
+_CLAIM_OUTBOX = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
+return ids
+"""
+
+
+def claim_outbox(client: redis.Redis, now: float, older_than: float, limit: int) -> list[str]:
+    """The outbox entries last sent before ``now - older_than``, marked sent ``now`` (atomic:
+    with several schedulers each is claimed once per period). An entry stays until the task
+    removes it, so a send lost again is claimed again."""
+    ids = client.eval(_CLAIM_OUTBOX, 1, keys.wire_outbox(), now - older_than, now, limit)
+    return [text(i) for i in ids]
+
+
+def outbox_size(client: redis.Redis) -> int:
+    return int(client.zcard(keys.wire_outbox()))
+
+
+def start_run(client: redis.Redis, wire_id: str) -> int:
+    """Count a run of the ingest task on this item; returns the runs started and not ended."""
+    return int(client.hincrby(keys.wire(wire_id), "runs", 1))
+
+
+def end_run(client: redis.Redis, wire_id: str) -> None:
+    """A run that ended in an exception the worker saw (not a dead worker) does not count."""
+    client.hincrby(keys.wire(wire_id), "runs", -1)
 
 
 def claim_idempotency_key(client: redis.Redis, token: str, key: str, wire_id: str) -> str | None:
@@ -98,6 +149,7 @@ def quarantine(
     pipe.hset(keys.wire(item.id), "meta", updated.model_dump_json())
     pipe.zadd(keys.quarantine(), {item.id: now.timestamp()})
     metrics.fill(pipe, meters.quarantined(error))
+    pipe.zrem(keys.wire_outbox(), item.id)
     pipe.execute()
     return updated
 

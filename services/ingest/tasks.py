@@ -6,6 +6,7 @@ very wire item already stored is recognised, and its event is sent again under t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -16,12 +17,14 @@ from services.ingest import meters, store
 from services.ingest.decide import Decision, decide, event_id_for, story_id_for
 from services.ingest.draft import Draft
 from services.ingest.formats import ParseContext, parse
-from shared import keys, metrics, names, stories
+from services.ingest.locks import story_lock
+from shared import keys, metrics, names, outbox, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ParseError, SyndicateError
 from shared.logging import add, bind
 from shared.models import Event, WireItem
 from shared.redis_conn import get_redis
+from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 app = get_celery()
@@ -30,6 +33,7 @@ _DONE = ("parsed", "duplicate", "stale", "quarantined")
 
 
 def _emit(events: list[Event]) -> None:
+    outbox.enter(get_redis(), [e.id for e in events])  # sent again should a message be lost
     for event in events:
         payload = event.model_dump(mode="json")
         send(names.TASK_RENDER_ON_EVENT, payload)
@@ -44,12 +48,40 @@ def process_wire(wire_id: str) -> str:
     loaded = store.load_wire(client, wire_id)
     if loaded is None:
         log.error("wire item %s not found; nothing to do", wire_id)
+        store.outbox_done(client, wire_id)
         return "missing"
     item, body = loaded
     if item.status in _DONE:
         # a redelivered task: the work is done; make sure its events went out
         _emit([e for e in (stories.get_event(client, eid) for eid in item.event_ids) if e])
+        store.outbox_done(client, wire_id)
         return item.status
+    runs = store.start_run(client, wire_id)
+    max_runs = get_settings().ingest_max_runs
+    if runs > max_runs:
+        store.quarantine(client, item, _did_not_finish(max_runs), datetime.now(UTC))
+        log.error("wire %s quarantined: %d runs started and none finished", wire_id, max_runs)
+        return "quarantined"
+    try:
+        status = _process(client, item, body)
+    except Exception:
+        with contextlib.suppress(redis.RedisError):
+            store.end_run(client, wire_id)  # a failure the worker lived to see: not a crash
+        raise
+    store.outbox_done(client, wire_id)
+    return status
+
+
+def _did_not_finish(runs: int) -> ParseError:
+    return ParseError(
+        f"the ingest task started {runs} times on this copy and never finished (the worker "
+        "died each time, e.g. a parser crash that takes the process down); quarantined so it "
+        "cannot stall ingest (SYNDICATE_INGEST_MAX_RUNS)"
+    )
+
+
+def _process(client: redis.Redis, item: WireItem, body: bytes) -> str:
+    wire_id = item.id
     item = store.update_wire(client, item, status="processing")
     now = datetime.now(UTC)
     started = time.perf_counter()
@@ -83,7 +115,7 @@ def process_wire(wire_id: str) -> str:
     for draft in drafts:
         story_id = story_id_for(draft)
         with bind(story_id=story_id):
-            with client.lock(keys.story_lock(story_id), timeout=60, blocking_timeout=60):
+            with story_lock(client, story_id):
                 decision = _decide_and_store(client, item, story_id, draft, now)
             event_id = decision.event.id if decision.event else None
             with bind(event_id=event_id):

@@ -10,7 +10,7 @@ step here holds a worker thread while it waits.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -22,7 +22,7 @@ from services.publish import chains, meters, schedule, store
 from services.publish.channels import CHANNELS, Outbound, Stop
 from services.publish.deliveries import judge
 from services.publish.targets import http_client, webhook_guard
-from shared import metrics
+from shared import leftovers, metrics
 from shared.errors import DeliveryError, TargetRefused
 from shared.logging import add, bind
 from shared.models import Attempt, Delivery
@@ -73,8 +73,7 @@ def run(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings
         with bind(delivery_id=delivery_id):  # the ids the attempt adds end with it
             return _run_locked(client, delivery_id, now, settings)
     finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            held.release()
+        leftovers.release(held.release)  # Redis away: released before the next task
 
 
 def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings) -> Result:
@@ -107,7 +106,7 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
     try:
         sent = send(prepared, settings)
     finally:
-        schedule.release_slot(client, sub_id, delivery.id)
+        leftovers.release(functools.partial(schedule.release_slot, client, sub_id, delivery.id))
     waiter = schedule.pop_waiter(client, sub_id)
     ended = now + timedelta(milliseconds=sent.latency_ms)
     made = len(delivery.attempts) - delivery.schedule_start + 1

@@ -39,6 +39,7 @@ from shared.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 #: a freshly made delivery is handed out at once; the schedule holds it this long as a safety net
+#: (the default of ``SYNDICATE_WEBHOOK_SAFETY_NET_SECONDS``)
 SAFETY_NET = timedelta(seconds=60)
 #: how often a parked story event looks again for its previous version's fan-out
 FANOUT_POLL = timedelta(seconds=1)
@@ -56,7 +57,8 @@ def first_attempt(now: datetime, settings: Settings) -> tuple[datetime, datetime
     """When a new (or replayed) delivery's first attempt is due, and the schedule score that
     holds it until then: the safety net when it is handed out at once."""
     at = now + timedelta(seconds=first_delay(settings.webhook_retry_schedule))
-    return at, (now + SAFETY_NET if at <= now else at)
+    safety_net = timedelta(seconds=settings.webhook_safety_net_seconds)
+    return at, (now + safety_net if at <= now else at)
 
 
 def story_event(

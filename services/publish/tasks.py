@@ -19,7 +19,7 @@ from typing import Any
 from celery.signals import worker_init
 
 from services.publish import attempts, chains, fanout, hubs, schedule, websub_verify
-from shared import named_feeds, names, stories
+from shared import named_feeds, names, outbox, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ConfigurationError
 from shared.logging import add
@@ -50,9 +50,11 @@ def on_story_event(event_data: dict[str, Any]) -> int:
     """One delivery per subscription that gets this story event."""
     event = Event.model_validate(event_data)
     add(event_id=event.id, story_id=event.story_id)
-    result = fanout.story_event(get_redis(), event, datetime.now(UTC), get_settings())
+    client = get_redis()
+    result = fanout.story_event(client, event, datetime.now(UTC), get_settings())
     for delivery_id in result.deliveries:
         send(names.TASK_PUBLISH_DELIVER, delivery_id)
+    outbox.handled(client, "publish", event.id)  # made (or parked): a lost message is resent
     if result.waiting:
         log.info("event %s waits for version %s to fan out", event.id, event.previous_version)
     else:

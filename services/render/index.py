@@ -29,7 +29,7 @@ from typing import Any
 import redis
 
 from services.render.catalog import FeedInfo, document_id
-from shared import keys, stories
+from shared import keys, leftovers, stories
 from shared.models import Story
 from shared.redis_conn import text
 
@@ -124,7 +124,9 @@ class Index:
         Returns the documents (subscription documents and archive pages) whose content changed.
         """
         client = self.client
-        with client.lock(keys.story_render_lock(story.id), timeout=60, blocking_timeout=60):
+        # a release Redis refused (it went away) is made before the process's next task; a
+        # dead holder's lock lives 20 s (moving a story takes milliseconds)
+        with leftovers.held(client, keys.story_render_lock(story.id), 20):
             old = {text(name) for name in client.smembers(keys.story_feeds(story.id))}
             documents: set[str] = set()
             created = story.first_published.astimezone(UTC).isoformat()

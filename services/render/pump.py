@@ -4,15 +4,18 @@ Events only mark documents (``dirty.py``); the pump claims due ones, renders eac
 each lease back. Several pumps (workers on any host) share the work through the claims, and a
 document one pump holds is never claimed by another until that render is over (or its lease ran
 out). The render gets the claim number, which fences the store: a render that outlived its
-lease cannot overwrite what a later claim stored. A render that raises keeps its lease, so the
-document is tried again when the lease expires; the pump itself never dies of an error (Redis
-down included): it logs and carries on.
+lease cannot overwrite what a later claim stored. A render that raises hands its lease back,
+due again ``RETRY_SECONDS`` later; when Redis itself is what failed (the hand-back fails too),
+the pump keeps the claim in memory and hands it back as soon as Redis answers, so a Redis
+restart delays feeds by the outage, not by a lease. Only a pump that dies leaves its lease to
+run out. The pump itself never dies of an error (Redis down included): it logs and carries on.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +27,8 @@ log = logging.getLogger(__name__)
 
 #: A claimed document is handed out again this long after its renderer died (seconds).
 LEASE_SECONDS = 30.0
+#: A document whose render failed is due again this long after (seconds).
+RETRY_SECONDS = 1.0
 BATCH = 16
 
 
@@ -52,10 +57,22 @@ class Pump:
         self.lease = lease
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: claims of failed renders not handed back yet (Redis was down)
+        self.unreturned: list[tuple[str, int]] = []
+
+    def _give_back(self, dirty: DirtySet, document: str, claim: int) -> None:
+        try:
+            dirty.done(document, claim, time.time() + RETRY_SECONDS)
+        except redis.RedisError:
+            self.unreturned.append((document, claim))
 
     def run_once(self) -> int:
         """Claim and render every document due now; returns how many were rendered."""
         dirty = DirtySet(self._client())
+        while self.unreturned:
+            document, claim = self.unreturned[0]
+            dirty.done(document, claim, time.time())  # Redis is back: due again at once
+            self.unreturned.pop(0)
         count = 0
         while not self._stop.is_set():
             claimed = dirty.claim(BATCH, self.lease)
@@ -65,7 +82,8 @@ class Pump:
                 try:
                     result = self._render(document, claim)
                 except Exception:
-                    log.exception("render of %s failed; retried in %ss", document, self.lease)
+                    log.exception("render of %s failed; retried in %ss", document, RETRY_SECONDS)
+                    self._give_back(dirty, document, claim)
                     continue
                 dirty.done(document, claim, result.next_due)
                 count += 1

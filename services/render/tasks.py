@@ -29,7 +29,7 @@ from services.render.index import Index, stories_oldest_first
 from services.render.named import NamedFeed, load_named_feeds
 from services.render.pump import Pump, Rendered
 from shared import feedstore as store
-from shared import keys, metrics, names, stories
+from shared import keys, metrics, names, outbox, stories
 from shared.celery_app import get_celery, send
 from shared.ids import derived_id
 from shared.logging import add
@@ -86,9 +86,15 @@ def on_story_event(event_data: dict[str, Any]) -> list[str]:
     """Move the event's story into the feeds it belongs to now; mark what changed."""
     event = Event.model_validate(event_data)
     add(event_id=event.id, story_id=event.story_id)
+    client = get_redis()
+    documents = _move(client, event)
+    outbox.handled(client, "render", event.id)
+    return documents
+
+
+def _move(client: Any, event: Event) -> list[str]:
     if event.story_id is None:
         return []
-    client = get_redis()
     settings = get_settings()
     story = stories.get_story(client, event.story_id)
     if story is None:
@@ -179,8 +185,8 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
             ("subscription" if label is None else "archive",), time.perf_counter() - started
         ),
     )
-    if label is None and changed:
-        etags = {fmt: store.etag_of(body) for fmt, body in rendered.items()}
+    etags = {fmt: store.etag_of(body) for fmt, body in rendered.items()}
+    if label is None and _to_announce(client, document, etags, changed):
         update = FeedUpdate(
             id=derived_id("evt", "feed", name, *sorted(etags.values())),
             timestamp=datetime.now(UTC),
@@ -190,7 +196,22 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
             content_types=dict(CONTENT_TYPES),
         )
         send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
+        store.save_announced(client, document, etags)
     return Rendered(changed=tuple(changed), next_due=next_due)
+
+
+def _to_announce(client: Any, document: str, etags: dict[str, str], changed: list[str]) -> bool:
+    """Whether ``feed.updated`` is due: the render changed the stored bytes, or the stored
+    bytes (the ones this render made) were never announced: a change stored by a render whose
+    send failed (Redis away, a worker killed) is announced by the next render of the feed. A
+    render fenced off as stale stored nothing, and announces nothing. Announcing bytes twice
+    (a feed first rendered before this record existed) is harmless: the update's id, and so
+    its deliveries' ids, derive from the ETags, and publish creates a delivery once."""
+    if changed:
+        return True
+    if store.load_announced(client, document) == etags:
+        return False
+    return store.stored_etags(client, document, tuple(etags)) == etags
 
 
 def _save(

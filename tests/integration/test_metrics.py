@@ -80,6 +80,8 @@ def test_queue_depths_and_schedules_are_read_live(redis_db: redis.Redis) -> None
     redis_db.zadd(keys.feeds_dirty(), {"all": now + 1})
     redis_db.zadd(keys.deliveries_dead(), {"d9": now})
     redis_db.zadd(keys.quarantine(), {"w1": now, "w2": now})
+    redis_db.zadd(keys.wire_outbox(), {"w3": now - 120, "w4": now - 1})
+    redis_db.zadd(keys.events_outbox("publish"), {"e1": now - 2})
     # WebSub leases by expiry, per topic (a feed name may hold a colon: the format is last)
     redis_db.sadd(keys.websub_topics(), "all:rss", "named:x:atom")
     redis_db.zadd(keys.websub_topic("all", "rss"), {"ws1": now + 600, "ws2": now - 1})
@@ -97,6 +99,11 @@ def test_queue_depths_and_schedules_are_read_live(redis_db: redis.Redis) -> None
     assert got[("syndicate_schedule_size", (("schedule", "sources"),))] == 0
     assert got[("syndicate_dead_letters", ())] == 1
     assert got[("syndicate_quarantine_items", ())] == 2
+    assert got[("syndicate_outbox_size", (("outbox", "wire"),))] == 2
+    assert 120 <= got[("syndicate_outbox_oldest_seconds", (("outbox", "wire"),))] < 180
+    assert got[("syndicate_outbox_size", (("outbox", "events-publish"),))] == 1
+    assert got[("syndicate_outbox_size", (("outbox", "events-render"),))] == 0
+    assert got[("syndicate_outbox_oldest_seconds", (("outbox", "events-render"),))] == 0
     websub = {
         state: got[("syndicate_subscriptions", (("channel", "websub"), ("state", state)))]
         for state in ("active", "expired")

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import kombu.exceptions
 import pytest
 import redis
 
@@ -146,3 +147,68 @@ def test_claims_only_grow_and_fence_the_store(client: redis.Redis) -> None:
     assert stored is not None and stored.body == b"new"
     assert dirty.done("a", second)
     assert dirty.pending() == 0
+
+
+def test_a_failed_render_is_tried_again_soon_not_after_its_lease(client: redis.Redis) -> None:
+    """A render that raises hands its lease back (due a second later); when the hand-back
+    itself fails (Redis down), the pump hands it back once Redis answers. Either way the
+    document renders again long before its lease (an hour here) would have run out."""
+    calls: list[str] = []
+
+    def flaky(document: str, claim: int | None = None) -> Rendered:
+        calls.append(document)
+        if len(calls) == 1:
+            raise RuntimeError("the first render fails")
+        return Rendered(changed=())
+
+    dirty = DirtySet(client)
+    dirty.mark(["all"], 0)
+    pump = Pump(get_redis, flaky, lease=3600)
+    pump.run_once()
+    assert calls == ["all"]
+    wait_for(lambda: pump.run_once() or calls == ["all", "all"], timeout=10)
+    assert client.zcard(keys.feeds_rendering()) == 0
+
+    # the hand-back fails (Redis away): kept in memory, handed back by the next run
+    dirty.mark(["all"], 0)
+    calls.clear()
+    real_done = DirtySet.done
+
+    def done_fails(self: DirtySet, *args: Any) -> bool:
+        raise redis.ConnectionError("Redis is away")
+
+    DirtySet.done = done_fails  # type: ignore[method-assign]
+    try:
+        pump.run_once()
+    finally:
+        DirtySet.done = real_done  # type: ignore[method-assign]
+    assert calls == ["all"] and len(pump.unreturned) == 1
+    assert client.zscore(keys.feeds_rendering(), "all") is not None, "still leased"
+    wait_for(lambda: pump.run_once() or calls == ["all", "all"], timeout=10)
+    assert pump.unreturned == [] and client.zcard(keys.feeds_rendering()) == 0
+
+
+def test_a_feed_change_whose_announcement_was_lost_is_announced_by_the_next_render(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bytes are stored, then ``feed.updated`` cannot be sent (Redis away, a worker
+    killed): the next render of the feed stores nothing new, yet announces it."""
+    from services.render import tasks
+
+    publish(client, rich_story(1))
+    sent: list[dict[str, Any]] = []
+
+    def lost(task: str, *args: Any) -> None:
+        raise kombu.exceptions.OperationalError("broker away")
+
+    monkeypatch.setattr(tasks, "send", lost)
+    with pytest.raises(kombu.exceptions.OperationalError):
+        tasks.render_feed_document("all")
+    assert feedstore.load_feed(client, "all", "json") is not None, "the bytes were stored"
+
+    monkeypatch.setattr(tasks, "send", lambda task, *args: sent.append(args[0]))
+    again = tasks.render_feed_document("all")
+    assert again.changed == (), "nothing new to store"
+    assert [u["feed"] for u in sent] == ["all"], "but the change is announced now"
+    tasks.render_feed_document("all")
+    assert len(sent) == 1, "and only once"

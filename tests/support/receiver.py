@@ -6,6 +6,8 @@ asked for are recorded, as are the addresses connections came to).
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -35,6 +37,7 @@ class Receiver:
     server_names: list[str | None] = field(default_factory=list)  # SNI, per TLS handshake
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _connections: set[socket.socket] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -54,6 +57,16 @@ class Receiver:
             # headers and body go out in two writes: without this, Nagle holds the body until
             # the client's delayed ACK (~40 ms per request), which real servers do not do
             disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -93,9 +106,16 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        """Stop listening and drop the connections clients keep alive: a stopped receiver
+        answers nothing more (a client's pooled connection would otherwise still be served)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        with self._lock:
+            open_now = list(self._connections)
+        for connection in open_now:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def bodies(self) -> list[bytes]:
         with self._lock:

@@ -75,7 +75,8 @@ def _item(
 
 def _accept(client: redis.Redis, item: WireItem, body: bytes) -> bool:
     """Store the raw item unless a run before us did, and send it to ingest (again, if that run
-    stored it but may have died before sending). True when this call stored it."""
+    stored it but may have died before sending; the outbox entry stored with it covers a send
+    that fails here). True when this call stored it."""
     stored = wire_store.save_wire_once(client, item, body)
     if stored:
         send(names.TASK_INGEST_WIRE, item.id)
@@ -117,7 +118,7 @@ def quarantine_document(
     digest = hashlib.sha256(body).hexdigest()
     wire_id = derived_id("wire", "source-document", source.id, digest)
     item = _item(wire_id, source, f"{via} document", body, content_type, now)
-    if wire_store.save_wire_once(client, item, body):
+    if wire_store.save_wire_once(client, item, body, pending=False):
         wire_store.quarantine(client, item, error, now)
     return wire_id
 
@@ -172,7 +173,7 @@ def _take_file(
     item = _item(wire_id, source, seen.name, body, content_type, now)
     problem = _unreadable(body, content_type, source, now)
     if problem is not None:
-        if wire_store.save_wire_once(client, item, body):
+        if wire_store.save_wire_once(client, item, body, pending=False):
             wire_store.quarantine(client, item, problem, now)
             taken.quarantined.append(wire_id)
         drop.finish(where, seen.name, drop.FAILED, at=now, wire_id=wire_id, reason=problem.detail)
