@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,6 +62,27 @@ return 1
 """
 
 
+@dataclass(frozen=True)
+class Stored:
+    """What a save compares a new render with: the stored validators of one format."""
+
+    etag: bytes | None
+    gzip_etag: bytes | None
+    last_modified: datetime | None
+
+
+def load_stored(client: redis.Redis, name: str, fmts: Sequence[str]) -> dict[str, Stored]:
+    """``Stored`` of each format of a document, in one round trip (a render saves all three)."""
+    pipe = client.pipeline(transaction=False)
+    for fmt in fmts:
+        pipe.hmget(keys.feed(name, fmt), ["etag", "gzip_etag", "last_modified"])
+    found = {}
+    for fmt, (etag, gzip_etag, modified) in zip(fmts, pipe.execute(), strict=True):
+        when = datetime.fromisoformat(text(modified)) if modified is not None else None
+        found[fmt] = Stored(etag, gzip_etag, when)
+    return found
+
+
 def save_feed(
     client: redis.Redis,
     name: str,
@@ -70,16 +92,21 @@ def save_feed(
     content_type: str,
     *,
     claim: int | None = None,
+    stored: Stored | None = None,
 ) -> bool:
     """Store a render; returns whether the bytes changed.
 
     ``claim`` is the render's fencing token (the claim number of the document, ``dirty.py``):
     a render whose claim is older than the one that stored the current bytes is refused (returns
     ``False``), so a renderer that stalled past its lease never overwrites newer bytes.
+    ``stored``: the format's validators if the caller read them already (``load_stored``).
     """
     key = keys.feed(name, fmt)
     etag = etag_of(body)
-    stored_etag, stored_gzip = client.hmget(key, ["etag", "gzip_etag"])
+    if stored is None:
+        stored_etag, stored_gzip = client.hmget(key, ["etag", "gzip_etag"])
+    else:
+        stored_etag, stored_gzip = stored.etag, stored.gzip_etag
     if stored_etag == etag.encode() and stored_gzip is not None:
         return False
     packed = compress(body)

@@ -25,7 +25,7 @@ from services.publish.deliveries import (
 )
 from services.publish.signing import webhook_headers
 from services.publish.websub import distribution_headers, hub_url, topic_url
-from shared import feedstore, stories
+from shared import feedstore
 from shared.models import Delivery, DeliveryState, Subscription
 from shared.settings import Settings
 
@@ -72,7 +72,7 @@ class WebhookChannel:
     def prepare(
         self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
     ) -> Outbound | Stop:
-        sub = store.get_subscription(client, delivery.subscription_id)
+        sub, body = self._load(client, delivery)
         if sub is None:
             return Stop("failed", "not sent: the subscription was deleted")
         if sub.disabled:
@@ -81,7 +81,6 @@ class WebhookChannel:
                 f"not sent: the subscription is disabled ({sub.disabled_reason or 'no reason'})",
                 dead_letter=True,
             )
-        body = self._body(client, delivery)
         if body is None:
             return Stop("failed", f"not sent: event {delivery.event_id} is no longer stored", True)
         timestamp = int(now.timestamp())
@@ -89,19 +88,18 @@ class WebhookChannel:
         return Outbound(sub.url, body, headers, signed_at=timestamp)
 
     @staticmethod
-    def _body(client: redis.Redis, delivery: Delivery) -> bytes | None:
+    def _load(client: redis.Redis, delivery: Delivery) -> tuple[Subscription | None, bytes | None]:
+        """The subscription and the body to send (``None`` if its event is gone); a story
+        event's three reads (subscription, event, story version) go in one round trip."""
         if delivery.event_type == "feed.updated":
+            sub = store.get_subscription(client, delivery.subscription_id)
             update = store.get_feed_update(client, delivery.event_id)
-            return feed_update_payload(update) if update is not None else None
-        event = stories.get_event(client, delivery.event_id)
+            return sub, feed_update_payload(update) if update is not None else None
+        sub, event, story = store.load_for_attempt(client, delivery)
         if event is None:
-            return None
-        data: dict[str, Any] = {}
-        if event.story_id and event.version:
-            story = stories.get_version(client, event.story_id, event.version)
-            if story is not None:
-                data = story.to_json_dict()
-        return payload(event, data)
+            return sub, None
+        data: dict[str, Any] = story.to_json_dict() if story is not None else {}
+        return sub, payload(event, data)
 
     def slot_limit(self, client: redis.Redis, delivery: Delivery, settings: Settings) -> int:
         """A failing subscription gets one attempt in flight (a probe), a healthy one N."""

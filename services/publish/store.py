@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 
 import redis
 
-from shared import keys
-from shared.models import Delivery, FeedUpdate, Subscription
+from shared import keys, stories
+from shared.models import Delivery, Event, FeedUpdate, Story, Subscription
 from shared.redis_conn import text
 
 # KEYS: delivery, subscription's deliveries, due set; ARGV: json, created score, due score
@@ -26,6 +26,8 @@ _CREATE_DELIVERY = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+  if ARGV[5] ~= '' and #redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[5], 'LIMIT', 0, 1) > 0
+  then return 2 end
   return 1
 end
 return 0
@@ -157,6 +159,9 @@ def create_delivery(
     """Store a new delivery and put it in the schedule at ``due``, atomically; ``False`` if it
     already exists (the task that creates it ran twice). With ``retention_seconds``, the
     subscription's list then lets go of deliveries older than that whose records have expired."""
+    before = None
+    if retention_seconds is not None:
+        before = delivery.created_at.timestamp() - retention_seconds
     created = client.eval(
         _CREATE_DELIVERY,
         3,
@@ -167,9 +172,9 @@ def create_delivery(
         delivery.created_at.timestamp(),
         due.timestamp(),
         delivery.id,
+        "" if before is None else f"({before}",
     )
-    if created and retention_seconds is not None:
-        before = delivery.created_at.timestamp() - retention_seconds
+    if created == 2 and before is not None:  # the script saw deliveries older than ``before``
         trim_subscription_deliveries(client, delivery.subscription_id, before)
     return bool(created)
 
@@ -277,3 +282,28 @@ def save_feed_update(
 def get_feed_update(client: redis.Redis, update_id: str) -> FeedUpdate | None:
     raw = client.get(keys.feed_update(update_id))
     return FeedUpdate.model_validate_json(raw) if raw else None
+
+
+def load_for_attempt(
+    client: redis.Redis, delivery: Delivery
+) -> tuple[Subscription | None, Event | None, Story | None]:
+    """What a webhook attempt of a story event sends: the subscription, the event and the
+    story version it carries, read in one round trip (the version by the delivery's own
+    ``story_id`` and ``version``, which it copied from the event; read again if they differ)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.get(keys.subscription(delivery.subscription_id))
+    pipe.get(keys.event(delivery.event_id))
+    story_id, version = delivery.story_id, delivery.version
+    guessed = bool(story_id and version and version >= 1)
+    if story_id and version and version >= 1:
+        pipe.lindex(keys.story_versions(story_id), version - 1)
+    raw_sub, raw_event, *raw_story = pipe.execute()
+    sub = Subscription.model_validate_json(raw_sub) if raw_sub else None
+    event = Event.model_validate_json(raw_event) if raw_event else None
+    story = None
+    if event is not None and event.story_id and event.version:
+        if guessed and (event.story_id, event.version) == (story_id, version):
+            story = Story.model_validate_json(raw_story[0]) if raw_story[0] else None
+        else:
+            story = stories.get_version(client, event.story_id, event.version)
+    return sub, event, story

@@ -130,22 +130,32 @@ class Index:
             old = {text(name) for name in client.smembers(keys.story_feeds(story.id))}
             documents: set[str] = set()
             created = story.first_published.astimezone(UTC).isoformat()
-            for name, info in feeds.items():
-                first_seen = replace(info, created=info.created or created)
-                client.hsetnx(keys.feed_registry(), name, first_seen.to_json())
-                score, closed, previous, was = self._join(
-                    keys=self._keys(name), args=[story.id, repr(date_score(story)), page_size]
+            names = list(feeds)
+            # every feed's join in one round trip, then every page lookup in one more
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                first_seen = replace(feeds[name], created=feeds[name].created or created)
+                pipe.hsetnx(keys.feed_registry(), name, first_seen.to_json())
+                self._join(
+                    keys=self._keys(name),
+                    args=[story.id, repr(date_score(story)), page_size],
+                    client=pipe,
                 )
+            joined = pipe.execute()[1::2]
+            lookups: list[tuple[str, float]] = []
+            for name, (score, closed, previous, was) in zip(names, joined, strict=True):
                 documents.add(name)
                 if closed:
                     documents.add(document_id(name, text(closed)))
                     if previous:
                         documents.add(document_id(name, text(previous)))  # gains next-archive
                 # a late story, or an update of one already in a closed page: that page renders
-                if page := self.page_of(name, float(score)):
+                lookups.append((name, float(score)))
+                if was and float(was) != float(score):
+                    lookups.append((name, float(was)))  # its date moved: it left that page
+            for (name, _), page in zip(lookups, self._pages_of(lookups), strict=True):
+                if page:
                     documents.add(document_id(name, page))
-                if was and float(was) != float(score) and (page := self.page_of(name, float(was))):
-                    documents.add(document_id(name, page))  # its date moved: it left that page
             for name in old - set(feeds):
                 score = self._leave(
                     keys=[keys.feed_entries(name), keys.feed_tombstones(name)],
@@ -196,6 +206,15 @@ class Index:
     def newest_page(self, name: str) -> str | None:
         last = self.client.zrange(keys.feed_pages(name), -1, -1)
         return text(last[0]) if last else None
+
+    def _pages_of(self, lookups: list[tuple[str, float]]) -> list[str | None]:
+        """``page_of`` of each (feed, date score), in one round trip."""
+        if not lookups:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for name, score in lookups:
+            pipe.zrangebyscore(keys.feed_pages(name), repr(score), "+inf", start=0, num=1)
+        return [text(found[0]) if found else None for found in pipe.execute()]
 
     def page_of(self, name: str, score: float) -> str | None:
         """The closed page covering date ``score`` (``None``: newer than every closed page)."""

@@ -170,16 +170,20 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
         page = Page(label=label, prev_archive=bounds.prev, next_archive=bounds.next)
     rendered = render_document(spec, shown, page, max_bytes=settings.feed_max_bytes)
     updated = max([feed_updated([], page.tombstones, spec.created), *(s.updated for s in shown)])
+    stored = store.load_stored(client, document, list(rendered))
     changed = [
-        fmt for fmt, body in rendered.items() if _save(client, document, fmt, body, updated, claim)
+        fmt
+        for fmt, body in rendered.items()
+        if _save(client, document, fmt, body, updated, claim, stored[fmt])
     ]
     feed_label = catalog.metric_feed(name, label)
-    for fmt in FORMATS:
-        RENDERS.inc(client, (feed_label, fmt))
-    for fmt in changed:
-        CHANGED.inc(client, (fmt,))
-    RENDER_SECONDS.observe(
-        client, ("subscription" if label is None else "archive",), time.perf_counter() - started
+    metrics.record(  # one round trip for every metric of this render
+        client,
+        *(RENDERS.increment((feed_label, fmt)) for fmt in FORMATS),
+        *(CHANGED.increment((fmt,)) for fmt in changed),
+        RENDER_SECONDS.observation(
+            ("subscription" if label is None else "archive",), time.perf_counter() - started
+        ),
     )
     etags = {fmt: store.etag_of(body) for fmt, body in rendered.items()}
     if label is None and _to_announce(client, document, etags, changed):
@@ -211,12 +215,19 @@ def _to_announce(client: Any, document: str, etags: dict[str, str], changed: lis
 
 
 def _save(
-    client: Any, document: str, fmt: str, body: bytes, updated: datetime, claim: int | None
+    client: Any,
+    document: str,
+    fmt: str,
+    body: bytes,
+    updated: datetime,
+    claim: int | None,
+    stored: store.Stored,
 ) -> bool:
     """Store one format with its Last-Modified (``documents.last_modified``)."""
-    previous = store.load_headers(client, document, fmt)
-    modified = last_modified(updated, previous.last_modified if previous else None)
-    return store.save_feed(client, document, fmt, body, modified, CONTENT_TYPES[fmt], claim=claim)
+    modified = last_modified(updated, stored.last_modified)
+    return store.save_feed(
+        client, document, fmt, body, modified, CONTENT_TYPES[fmt], claim=claim, stored=stored
+    )
 
 
 # --- at worker start --------------------------------------------------------------------------
