@@ -9,12 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from shared.redis_server import RedisServer
 from tests.conftest import DB_OBSERVABILITY, redis_url
 from tests.support.receiver import Receiver
-from tests.support.service import Service
+from tests.support.service import Service, running
 from tests.support.waiting import wait_for
 
 FIELDS = {"ts", "level", "logger", "msg", "process", "pid"}
@@ -24,19 +23,13 @@ FIELDS = {"ts", "level", "logger", "msg", "process", "pid"}
 def json_service(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    url = redis_url(redis_server, DB_OBSERVABILITY)
-    redis.Redis.from_url(url).flushdb()
-    service = Service(
-        redis_url=url,
-        data_dir=tmp_path_factory.mktemp("json-logs"),
-        env_extra={"SYNDICATE_LOG_FORMAT": "json", "SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,0.2"},
-    )
-    try:
-        service.start_all()
+    with running(
+        redis_url(redis_server, DB_OBSERVABILITY),
+        tmp_path_factory.mktemp("json-logs"),
+        SYNDICATE_LOG_FORMAT="json",
+        SYNDICATE_WEBHOOK_RETRY_SCHEDULE="0,0.2",
+    ) as service:
         yield service
-    finally:
-        service.stop()
-        redis.Redis.from_url(url).flushdb()
 
 
 def records(service: Service, part: str) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from shared import keys, metrics, names
 from shared.redis_server import RedisServer
 from tests.conftest import DB_OBSERVABILITY, redis_url
 from tests.support.receiver import Receiver
-from tests.support.service import Service
+from tests.support.service import Service, running
 from tests.support.waiting import wait_for
 
 
@@ -144,19 +144,12 @@ def observed(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     """The whole service on a database of its own, so counts are only this module's."""
-    url = redis_url(redis_server, DB_OBSERVABILITY)
-    redis.Redis.from_url(url).flushdb()
-    service = Service(
-        redis_url=url,
-        data_dir=tmp_path_factory.mktemp("observed"),
-        env_extra={"SYNDICATE_WEBHOOK_RETRY_SCHEDULE": "0,0.2"},
-    )
-    try:
-        service.start_all()
+    with running(
+        redis_url(redis_server, DB_OBSERVABILITY),
+        tmp_path_factory.mktemp("observed"),
+        SYNDICATE_WEBHOOK_RETRY_SCHEDULE="0,0.2",
+    ) as service:
         yield service
-    finally:
-        service.stop()
-        redis.Redis.from_url(url).flushdb()
 
 
 def scrape(service: Service) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -10,9 +10,12 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import redis
 import requests
 
 from shared.redis_server import free_port
@@ -164,3 +167,17 @@ class Service:
 
     def wire_status(self, wire_id: str) -> dict[str, object]:
         return dict(self.get(f"/v1/wire/{wire_id}").json())
+
+
+@contextmanager
+def running(redis_url: str, data_dir: Path, **env_extra: str) -> Iterator[Service]:
+    """Every part of the service on a Redis database of its own, emptied before and after, so
+    what a test counts there is only its own; stopped however the test ends."""
+    redis.Redis.from_url(redis_url).flushdb()
+    service = Service(redis_url=redis_url, data_dir=data_dir, env_extra=env_extra)
+    try:
+        service.start_all()
+        yield service
+    finally:
+        service.stop()
+        redis.Redis.from_url(redis_url).flushdb()
