@@ -78,6 +78,8 @@ class Receiver:
                 reply = b"ok"
                 if receiver.respond is not None:
                     status, reply = receiver.respond(got)
+                if status in (204, 304) or status < 200:
+                    reply = b""  # a body after these would be read as the next response
                 self.send_response(status)
                 for name, value in receiver.extra_headers.items():
                     self.send_header(name, value)
