@@ -26,9 +26,10 @@ from typing import Any
 import redis
 from celery import Celery, Task
 
-from shared import keys, leftovers, names
+from shared import broker, keys, leftovers, names
 from shared.errors import SyndicateError
 from shared.logging import bind
+from shared.redis_conn import get_redis
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -127,8 +128,9 @@ def get_celery() -> Celery[SyndicateTask]:
 
 
 def send(task_name: str, *args: Any) -> None:
-    """Enqueue a task by name on its queue."""
-    get_celery().send_task(task_name, args=list(args), queue=names.queue_of(task_name))
+    """Enqueue a task by name on its queue: the message Celery's ``send_task`` would write,
+    written by ``shared.broker`` at a fraction of the cost (one ``LPUSH``)."""
+    broker.push(get_redis(), task_name, *args)
 
 
 class Heartbeat:

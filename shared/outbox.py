@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 import redis
 
@@ -33,11 +34,19 @@ def enter(client: redis.Redis, event_ids: Iterable[str], now: float | None = Non
     ids = list(event_ids)
     if not ids:
         return
-    at = time.time() if now is None else now
     pipe = client.pipeline(transaction=False)
+    fill_enter(pipe, ids, now)
+    pipe.execute()
+
+
+def fill_enter(pipe: Any, event_ids: Iterable[str], now: float | None = None) -> None:
+    """``enter``, added to a pipeline the caller runs (with the sends, in one transaction)."""
+    ids = list(event_ids)
+    if not ids:
+        return
+    at = time.time() if now is None else now
     for consumer in CONSUMERS:
         pipe.zadd(keys.events_outbox(consumer), dict.fromkeys(ids, at), nx=True)
-    pipe.execute()
 
 
 def handled(client: redis.Redis, consumer: str, event_id: str) -> None:

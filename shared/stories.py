@@ -7,6 +7,7 @@ A story is its latest version under ``keys.story`` plus every version, oldest fi
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import redis
 
@@ -17,12 +18,17 @@ from shared.redis_conn import text
 
 def save_version(client: redis.Redis, story: Story) -> None:
     """Append ``story`` as its newest version and make it the latest, in one transaction."""
-    data = story.model_dump_json()
     pipe = client.pipeline(transaction=True)
+    fill_version(pipe, story)
+    pipe.execute()
+
+
+def fill_version(pipe: Any, story: Story) -> None:
+    """The writes of ``save_version``, added to a transaction the caller runs."""
+    data = story.model_dump_json()
     pipe.set(keys.story(story.id), data)
     pipe.rpush(keys.story_versions(story.id), data)
     pipe.zadd(keys.stories_by_time(), {story.id: story.first_published.timestamp()})
-    pipe.execute()
 
 
 def get_story(client: redis.Redis, story_id: str) -> Story | None:
@@ -35,6 +41,17 @@ def get_version(client: redis.Redis, story_id: str, version: int) -> Story | Non
         return None
     raw = client.lindex(keys.story_versions(story_id), version - 1)
     return Story.model_validate_json(raw) if raw else None
+
+
+def get_with_versions(client: redis.Redis, story_id: str) -> tuple[Story | None, list[Story]]:
+    """The latest version and every version, oldest first, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    pipe.get(keys.story(story_id))
+    pipe.lrange(keys.story_versions(story_id), 0, -1)
+    latest, versions = pipe.execute()
+    if not latest:
+        return None, []
+    return Story.model_validate_json(latest), [Story.model_validate_json(v) for v in versions]
 
 
 def list_versions(client: redis.Redis, story_id: str) -> list[Story]:
@@ -59,7 +76,12 @@ def recent_ids(client: redis.Redis, limit: int, offset: int = 0) -> list[str]:
 
 
 def save_event(client: redis.Redis, event: Event) -> None:
-    client.set(keys.event(event.id), event.model_dump_json())
+    fill_event(client, event)
+
+
+def fill_event(pipe: Any, event: Event) -> None:
+    """Store ``event`` (on a client, or added to a pipeline the caller runs)."""
+    pipe.set(keys.event(event.id), event.model_dump_json())
 
 
 def get_event(client: redis.Redis, event_id: str) -> Event | None:

@@ -72,7 +72,12 @@ def save_wire_once(
 
 def outbox_done(client: redis.Redis, wire_id: str) -> None:
     """The item is through ingest (its events sent): the sweeper need not send it again."""
-    client.zrem(keys.wire_outbox(), wire_id)
+    fill_outbox_done(client, wire_id)
+
+
+def fill_outbox_done(pipe: Any, wire_id: str) -> None:
+    """``outbox_done`` on a client, or added to a pipeline the caller runs."""
+    pipe.zrem(keys.wire_outbox(), wire_id)
 
 
 _CLAIM_OUTBOX = """
@@ -97,6 +102,17 @@ def outbox_size(client: redis.Redis) -> int:
 def start_run(client: redis.Redis, wire_id: str) -> int:
     """Count a run of the ingest task on this item; returns the runs started and not ended."""
     return int(client.hincrby(keys.wire(wire_id), "runs", 1))
+
+
+def begin_run(client: redis.Redis, item: WireItem) -> tuple[WireItem, int]:
+    """``start_run`` and the item's move to ``processing``, in one transaction: the item as
+    now stored, and the runs started and not ended."""
+    processing = item.model_copy(update={"status": "processing"})
+    pipe = client.pipeline(transaction=True)
+    pipe.hincrby(keys.wire(item.id), "runs", 1)
+    fill_update(pipe, processing)
+    runs, _ = pipe.execute()
+    return processing, int(runs)
 
 
 def end_run(client: redis.Redis, wire_id: str) -> None:
@@ -131,8 +147,13 @@ def get_wire(client: redis.Redis, wire_id: str) -> WireItem | None:
 
 def update_wire(client: redis.Redis, item: WireItem, **changes: Any) -> WireItem:
     updated = item.model_copy(update=changes)
-    client.hset(keys.wire(item.id), "meta", updated.model_dump_json())
+    fill_update(client, updated)
     return updated
+
+
+def fill_update(pipe: Any, item: WireItem) -> None:
+    """Store the item's record as it is now (on a client, or on a caller's pipeline)."""
+    pipe.hset(keys.wire(item.id), "meta", item.model_dump_json())
 
 
 def quarantine(

@@ -10,6 +10,8 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime
+from functools import partial
+from typing import Any
 
 import redis
 
@@ -18,8 +20,8 @@ from services.ingest.decide import Decision, decide, event_id_for, story_id_for
 from services.ingest.draft import Draft
 from services.ingest.formats import ParseContext, parse
 from services.ingest.locks import story_lock
-from shared import keys, metrics, names, outbox, stories
-from shared.celery_app import get_celery, send
+from shared import broker, keys, metrics, names, outbox, stories
+from shared.celery_app import get_celery
 from shared.errors import ParseError, SyndicateError
 from shared.logging import add, bind
 from shared.models import Event, WireItem
@@ -32,12 +34,35 @@ app = get_celery()
 _DONE = ("parsed", "duplicate", "stale", "quarantined")
 
 
-def _emit(events: list[Event]) -> None:
-    outbox.enter(get_redis(), [e.id for e in events])  # sent again should a message be lost
+def _messages(events: list[Event]) -> list[tuple[str, list[Any]]]:
+    """Each event goes to render and to publish."""
+    messages: list[tuple[str, list[Any]]] = []
     for event in events:
         payload = event.model_dump(mode="json")
-        send(names.TASK_RENDER_ON_EVENT, payload)
-        send(names.TASK_PUBLISH_ON_EVENT, payload)
+        messages.append((names.TASK_RENDER_ON_EVENT, [payload]))
+        messages.append((names.TASK_PUBLISH_ON_EVENT, [payload]))
+    return messages
+
+
+def _finish(
+    client: redis.Redis,
+    wire_id: str,
+    events: list[Event],
+    *,
+    item: WireItem | None = None,
+    writes: tuple[metrics.Write, ...] = (),
+) -> None:
+    """One transaction ends the run: the item's final record (``item``), its events entered in
+    the consumers' outboxes and sent, its metrics, and its own outbox entry gone. Either all of
+    it happens or none (Redis away: the task is retried and sends the same event ids again)."""
+    pipe = client.pipeline(transaction=True)
+    if item is not None:
+        store.fill_update(pipe, item)
+    outbox.fill_enter(pipe, [e.id for e in events])  # sent again should a message be lost
+    broker.add_many(pipe, _messages(events))
+    metrics.fill(pipe, *writes)
+    store.fill_outbox_done(pipe, wire_id)
+    pipe.execute()
 
 
 @app.task(name=names.TASK_INGEST_WIRE)
@@ -53,23 +78,24 @@ def process_wire(wire_id: str) -> str:
     item, body = loaded
     if item.status in _DONE:
         # a redelivered task: the work is done; make sure its events went out
-        _emit([e for e in (stories.get_event(client, eid) for eid in item.event_ids) if e])
-        store.outbox_done(client, wire_id)
+        _finish(
+            client,
+            wire_id,
+            [e for e in map(partial(stories.get_event, client), item.event_ids) if e],
+        )
         return item.status
-    runs = store.start_run(client, wire_id)
+    item, runs = store.begin_run(client, item)
     max_runs = get_settings().ingest_max_runs
     if runs > max_runs:
         store.quarantine(client, item, _did_not_finish(max_runs), datetime.now(UTC))
         log.error("wire %s quarantined: %d runs started and none finished", wire_id, max_runs)
         return "quarantined"
     try:
-        status = _process(client, item, body)
+        return _process(client, item, body)
     except Exception:
         with contextlib.suppress(redis.RedisError):
             store.end_run(client, wire_id)  # a failure the worker lived to see: not a crash
         raise
-    store.outbox_done(client, wire_id)
-    return status
 
 
 def _did_not_finish(runs: int) -> ParseError:
@@ -81,8 +107,8 @@ def _did_not_finish(runs: int) -> ParseError:
 
 
 def _process(client: redis.Redis, item: WireItem, body: bytes) -> str:
+    """Parse, decide and store each story of the item; then end the run (``_finish``)."""
     wire_id = item.id
-    item = store.update_wire(client, item, status="processing")
     now = datetime.now(UTC)
     started = time.perf_counter()
     try:
@@ -126,11 +152,16 @@ def _process(client: redis.Redis, item: WireItem, body: bytes) -> str:
         if decision.event is not None:
             events.append(decision.event)
     status = "parsed" if events or stored else ("stale" if "stale" in outcomes else "duplicate")
-    store.update_wire(
-        client, item, status=status, story_ids=story_ids, event_ids=[e.id for e in events]
+    done = item.model_copy(
+        update={"status": status, "story_ids": story_ids, "event_ids": [e.id for e in events]}
     )
-    _emit(events)
-    metrics.record(client, *meters.parsed(meters.format_of(drafts), seconds, outcomes))
+    _finish(
+        client,
+        wire_id,
+        events,
+        item=done,
+        writes=tuple(meters.parsed(meters.format_of(drafts), seconds, outcomes)),
+    )
     log.info("wire %s %s: %d stories", wire_id, status, len(story_ids))  # each logged above
     return status
 
@@ -142,18 +173,19 @@ def _parse_time(client: redis.Redis, fmt: str, started: float) -> None:
 def _decide_and_store(
     client: redis.Redis, item: WireItem, story_id: str, draft: Draft, now: datetime
 ) -> Decision:
-    existing = stories.get_story(client, story_id)
-    versions = stories.list_versions(client, story_id) if existing is not None else []
+    existing, versions = stories.get_with_versions(client, story_id)
     decision = decide(existing, draft, now=now, wire_id=item.id, versions=versions)
     if decision.outcome == "duplicate" and existing is not None and existing.wire_id == item.id:
         # we stored this version before a crash: send its event again, same id
         event = stories.get_event(client, event_id_for(existing.id, existing.version))
         return Decision("new", None, event) if event else decision
     if decision.story is not None:
+        pipe = client.pipeline(transaction=True)  # the event stands only with its version
         if decision.event is not None:
-            stories.save_event(client, decision.event)
-        stories.save_version(client, decision.story)
+            stories.fill_event(pipe, decision.event)
+        stories.fill_version(pipe, decision.story)
         if not draft.credit_line_parsed:
             # a credit line kept verbatim: counted once per stored version (issue #7: /metrics)
-            client.incr(keys.credit_lines_unparsed())
+            pipe.incr(keys.credit_lines_unparsed())
+        pipe.execute()
     return decision
