@@ -7,6 +7,14 @@ per request reads and moves the TAT atomically with the Redis server's clock, so
 process (``syndicate api --workers N``, containers on several hosts) shares one budget per
 client. ``gcra`` is the same rule in Python, for tests and for reading.
 
+Busy clients do not pay a Redis call per request: a call may take a *lease* of several requests
+at once (``lease_size``: a twentieth of the smaller of the rate and the burst, so one for the
+small anonymous limits), which the API process then spends locally for up to
+``LEASE_SECONDS``. A lease is charged in full when it is taken, and one that cannot be had
+whole falls back to a single request, so near its limit a client is held exactly; what a lease
+changes is only that ``N`` API processes may each hold up to one lease's worth unspent (and
+that an unspent rest expires, charged: a client never gets more than its budget).
+
 Liveness probes and, unless ``SYNDICATE_RATE_LIMIT_FEEDS``, feed reads (stored bytes, cacheable)
 are not counted. If Redis cannot be reached the request goes through (it fails on its own).
 """
@@ -16,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +43,14 @@ log = logging.getLogger(__name__)
 MICROS = 1_000_000
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
 
-#: KEYS[1] the client's TAT; ARGV emission interval (µs), capacity (burst × emission, µs) and,
-#: for tests only, a fixed "now" (µs); returns {allowed, retry-after µs, remaining}
+#: how long the unspent rest of a lease may be spent before it expires
+LEASE_SECONDS = 1.0
+#: leases kept per process before expired ones are swept out
+LEASES_KEPT = 4096
+
+#: KEYS[1] the client's TAT; ARGV emission interval (µs), capacity (burst × emission, µs), for
+#: tests only a fixed "now" (µs), and the requests wanted (a lease; one if it cannot be had
+#: whole); returns {allowed, retry-after µs, remaining, granted}
 _GCRA_LUA = """
 local emission = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
@@ -46,15 +61,20 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
+local cost = tonumber(ARGV[4] or '1')
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if tat == nil or tat < now then tat = now end
-local new_tat = tat + emission
+local new_tat = tat + emission * cost
+if cost > 1 and new_tat - now > capacity then
+  cost = 1
+  new_tat = tat + emission
+end
 local ahead = new_tat - now
 if ahead > capacity then
-  return {0, ahead - capacity, 0}
+  return {0, ahead - capacity, 0, 0}
 end
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(ahead / 1000) + 1)
-return {1, 0, math.floor((capacity - ahead) / emission)}
+return {1, 0, math.floor((capacity - ahead) / emission), cost}
 """
 
 
@@ -75,11 +95,17 @@ class Limit:
         return self.emission_us * self.burst
 
 
+def lease_size(limit: Limit) -> int:
+    """Requests one Redis call may take at once for a client with ``limit``."""
+    return max(1, int(min(limit.per_second, limit.burst) // 20))
+
+
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
     retry_after_us: int
     remaining: int
+    granted: int = 1  # requests paid for (a lease: the rest are spent locally)
 
     @property
     def retry_after_seconds(self) -> int:
@@ -95,7 +121,7 @@ def gcra(tat_us: int | None, now_us: int, limit: Limit) -> tuple[Verdict, int | 
     new_tat = tat + limit.emission_us
     ahead = new_tat - now_us
     if ahead > limit.capacity_us:
-        return Verdict(False, ahead - limit.capacity_us, 0), None
+        return Verdict(False, ahead - limit.capacity_us, 0, 0), None
     return Verdict(True, 0, (limit.capacity_us - ahead) // limit.emission_us), new_tat
 
 
@@ -105,10 +131,46 @@ class Limiter:
     def __init__(self, client: redis.Redis) -> None:
         self._script = client.register_script(_GCRA_LUA)
 
-    def hit(self, client_id: str, limit: Limit, now_us: int | None = None) -> Verdict:
-        args: list[Any] = [limit.emission_us, limit.capacity_us, "" if now_us is None else now_us]
-        allowed, retry_us, remaining = self._script(keys=[keys.rate_limit(client_id)], args=args)
-        return Verdict(bool(allowed), int(retry_us), int(remaining))
+    def hit(
+        self, client_id: str, limit: Limit, now_us: int | None = None, cost: int = 1
+    ) -> Verdict:
+        """Charge ``cost`` requests (or one, if that many cannot be had) to the client."""
+        args: list[Any] = [
+            limit.emission_us,
+            limit.capacity_us,
+            "" if now_us is None else now_us,
+            max(1, cost),
+        ]
+        allowed, retry_us, remaining, granted = self._script(
+            keys=[keys.rate_limit(client_id)], args=args
+        )
+        return Verdict(bool(allowed), int(retry_us), int(remaining), int(granted))
+
+
+class Leases:
+    """The unspent requests of leases this process took, per client (pure, no I/O)."""
+
+    def __init__(self, seconds: float = LEASE_SECONDS, kept: int = LEASES_KEPT) -> None:
+        self.seconds = seconds
+        self.kept = kept
+        self._left: dict[str, tuple[int, float]] = {}
+
+    def spend(self, client_id: str, now: float) -> bool:
+        """Spend one request of the client's lease, if it holds one in force."""
+        left, until = self._left.get(client_id, (0, 0.0))
+        if left <= 0 or now >= until:
+            return False
+        self._left[client_id] = (left - 1, until)
+        return True
+
+    def keep(self, client_id: str, granted: int, now: float) -> None:
+        """A lease of ``granted`` requests was taken and one of them spent at once."""
+        if granted <= 1:
+            self._left.pop(client_id, None)
+            return
+        if len(self._left) >= self.kept:
+            self._left = {k: v for k, v in self._left.items() if v[1] > now and v[0] > 0}
+        self._left[client_id] = (granted - 1, now + self.seconds)
 
 
 def address_key(address: str) -> str:
@@ -155,6 +217,7 @@ class RateLimitMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._limiters: dict[int, Limiter] = {}
+        self._leases = Leases()
 
     def _limiter(self) -> Limiter:
         client = get_redis()
@@ -172,13 +235,19 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         client_id, limit = identify(scope, settings)
+        if self._leases.spend(client_id, time.monotonic()):
+            await self.app(scope, receive, send)
+            return
         try:
-            verdict = await run_in_threadpool(self._limiter().hit, client_id, limit)
+            verdict = await run_in_threadpool(
+                self._limiter().hit, client_id, limit, None, lease_size(limit)
+            )
         except redis.RedisError as exc:
             log.warning("rate limit not checked (Redis: %s); request let through", exc)
             await self.app(scope, receive, send)
             return
         if verdict.allowed:
+            self._leases.keep(client_id, verdict.granted, time.monotonic())
             await self.app(scope, receive, send)
             return
         who = "This token" if client_id.startswith("token:") else "This address"

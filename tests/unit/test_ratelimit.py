@@ -159,3 +159,45 @@ def test_without_a_known_token_the_client_is_its_address(
 )
 def test_what_is_counted(method: str, path: str, with_feeds: bool, expected: bool) -> None:
     assert counted(method, path, _settings(rate_limit_feeds=with_feeds)) is expected
+
+
+def test_a_lease_is_a_twentieth_of_the_rate_or_burst_and_one_for_small_limits() -> None:
+    from shared.ratelimit import lease_size
+
+    assert lease_size(Limit(1000, 2000)) == 50  # the default token limit
+    assert lease_size(Limit(1000, 100)) == 5  # the burst bounds it too
+    assert lease_size(Limit(50, 200)) == 2
+    assert lease_size(Limit(0.5, 5)) == 1
+    assert lease_size(Limit(10, 1)) == 1
+
+
+def test_a_lease_is_spent_locally_then_runs_out() -> None:
+    from shared.ratelimit import Leases
+
+    leases = Leases(seconds=1.0)
+    assert not leases.spend("a", 0.0), "nothing held yet: ask Redis"
+    leases.keep("a", 3, 0.0)  # three paid for, one of them spent by the request that took it
+    assert [leases.spend("a", 0.1) for _ in range(3)] == [True, True, False]
+    assert not leases.spend("b", 0.1), "a lease is its client's alone"
+
+
+def test_an_unspent_lease_expires_and_a_single_grant_holds_nothing() -> None:
+    from shared.ratelimit import Leases
+
+    leases = Leases(seconds=1.0)
+    leases.keep("a", 10, 0.0)
+    assert leases.spend("a", 0.5)
+    assert not leases.spend("a", 1.0), "expired: the rest is forfeit, never extra budget"
+    leases.keep("a", 1, 2.0)
+    assert not leases.spend("a", 2.0)
+
+
+def test_leases_kept_are_bounded_by_sweeping_expired_ones() -> None:
+    from shared.ratelimit import Leases
+
+    leases = Leases(seconds=1.0, kept=10)
+    for n in range(10):
+        leases.keep(f"old-{n}", 5, 0.0)
+    leases.keep("new", 5, 5.0)  # the old ones have expired: swept
+    assert len(leases._left) == 1
+    assert leases.spend("new", 5.1)

@@ -186,6 +186,26 @@ def test_the_lua_script_follows_the_rule_exactly(redis_server: RedisServer) -> N
     client.close()
 
 
+def test_a_lease_is_charged_whole_or_falls_back_to_one_request(
+    redis_server: RedisServer,
+) -> None:
+    client = redis.Redis.from_url(redis_url(redis_server, DB_SECURITY))
+    limiter = Limiter(client)
+    limit = Limit(per_second=100, burst=10)  # capacity: 10 requests at once
+    who, start = f"test:{uuid.uuid4().hex}", 1_700_000_000_000_000
+    first = limiter.hit(who, limit, now_us=start, cost=4)
+    assert first.allowed and first.granted == 4 and first.remaining == 6
+    second = limiter.hit(who, limit, now_us=start, cost=4)
+    assert second.allowed and second.granted == 4 and second.remaining == 2
+    # four cannot be had whole: one request is, exactly as without leases
+    third = limiter.hit(who, limit, now_us=start, cost=4)
+    assert third.allowed and third.granted == 1 and third.remaining == 1
+    assert limiter.hit(who, limit, now_us=start, cost=4).granted == 1
+    refused = limiter.hit(who, limit, now_us=start, cost=4)
+    assert not refused.allowed and refused.granted == 0
+    client.close()
+
+
 def test_the_defaults_let_a_wire_post_500_stories_a_second_through_redis(
     redis_server: RedisServer,
 ) -> None:
