@@ -43,6 +43,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     vt = settings.visibility_timeout
     return {
         "broker_url": settings.effective_redis_url(),
+        # kombu's Redis transport, keeping one client object per channel (shared.kombu_redis)
+        "broker_transport": "shared.kombu_redis:Transport",
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": vt,
