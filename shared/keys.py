@@ -179,6 +179,13 @@ def feeds_rendering() -> str:
     return f"{PREFIX}render:{{dirty}}:rendering"
 
 
+def feeds_followed() -> str:
+    """Set: the feeds someone follows (written by publish, read by render): their names
+    case-folded, ``*`` when a ``feed.updated`` webhook wants every feed, and ``#`` always (the
+    record exists; without it render treats every feed as followed)."""
+    return f"{PREFIX}feeds:followed"
+
+
 def feed_claims() -> str:
     """Hash: per document, how many times it was claimed (the fencing token of a render)."""
     return f"{PREFIX}render:{{dirty}}:claims"

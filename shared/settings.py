@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         le=256,
         description="Threads of each publish worker (deliveries in flight).",
     )
+    publish_inline_attempts: bool = Field(
+        default=True,
+        description="Make a new delivery's first attempt inside the fan-out task (no task per "
+        "delivery); false sends a `deliver` task for each.",
+    )
     debug_task_delay_seconds: float = Field(
         default=0.0,
         ge=0,
@@ -198,6 +203,14 @@ class Settings(BaseSettings):
         return min(max(self.websub_lease_seconds, low), high), low, high
 
     # --- render: feeds (issue #4) --------------------------------------------------------------
+    feed_lazy_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Seconds: a feed nobody follows (no WebSub subscriber, no feed.updated "
+        "webhook, no external hub) renders when it is read, or at the latest this long after a "
+        "change; 0 renders every feed at once, like a followed one.",
+    )
     feed_render_window: float = Field(
         default=0.25,
         gt=0,

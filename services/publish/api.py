@@ -9,7 +9,7 @@ import redis
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.publish import store
+from services.publish import follows, store
 from services.publish.attempts import attempt_lease
 from services.publish.replay import dead_letters, replay, replay_many
 from services.publish.signing import new_secret
@@ -165,7 +165,9 @@ def create_subscription(body: SubscriptionIn, _caller: Caller) -> SubscriptionCr
         secret=new_secret(),
         created_at=datetime.now(UTC),
     )
-    store.save_subscription(get_redis(), sub)
+    client = get_redis()
+    store.save_subscription(client, sub)
+    follows.refresh(client, sub.created_at)
     return SubscriptionCreated(**SubscriptionOut.of(sub).model_dump(), secret=sub.secret)
 
 
@@ -218,6 +220,7 @@ def patch_subscription(sub_id: str, body: SubscriptionPatch, _caller: Caller) ->
         raise NotFound(f"No subscription {sub_id!r}.", resource=sub_id)
     if changes.get("disabled") is False:
         store.note_success(client, sub_id)  # a fresh start: past failures no longer count
+    follows.refresh(client, datetime.now(UTC))
     return SubscriptionOut.of(updated, client)
 
 
@@ -248,8 +251,10 @@ def rotate_secret(sub_id: str, _caller: Caller) -> RotatedSecret:
     responses=problem_responses(401, 404),
 )
 def delete_subscription(sub_id: str, _caller: Caller) -> Response:
-    if not store.delete_subscription(get_redis(), sub_id):
+    client = get_redis()
+    if not store.delete_subscription(client, sub_id):
         raise NotFound(f"No subscription {sub_id!r}.", resource=sub_id)
+    follows.refresh(client, datetime.now(UTC))
     return Response(status_code=204)
 
 

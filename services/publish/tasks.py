@@ -1,7 +1,7 @@
 """Publish's Celery tasks: thin entry points over fan-out, attempts, verification and pings.
 
-    story event ──> on_story_event ──> fanout.story_event ──> deliver (each new delivery)
-    feed.updated ─> on_feed_updated ─> fanout.feed_update ──> deliver; hub_ping (external hubs)
+    story event ──> on_story_event ──> fanout.story_event ──> inline.first_attempts
+    feed.updated ─> on_feed_updated ─> fanout.feed_update ──> inline.first_attempts; hub_ping
     POST /websub ─> websub_verify ──> websub_verify.verify (GET with hub.challenge)
     scheduler ────> drain_due (every second) ──> deliver (due ones), on_story_event (parked ones)
     deliver ──────> attempts.run ──> deliver (woken: next version, a waiter for a slot)
@@ -18,7 +18,16 @@ from typing import Any
 
 from celery.signals import worker_init
 
-from services.publish import attempts, chains, fanout, hubs, schedule, websub_verify
+from services.publish import (
+    attempts,
+    chains,
+    fanout,
+    follows,
+    hubs,
+    inline,
+    schedule,
+    websub_verify,
+)
 from shared import named_feeds, names, outbox, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ConfigurationError
@@ -51,15 +60,19 @@ def on_story_event(event_data: dict[str, Any]) -> int:
     event = Event.model_validate(event_data)
     add(event_id=event.id, story_id=event.story_id)
     client = get_redis()
-    result = fanout.story_event(client, event, datetime.now(UTC), get_settings())
-    for delivery_id in result.deliveries:
-        send(names.TASK_PUBLISH_DELIVER, delivery_id)
+    settings = get_settings()
+    result = fanout.story_event(client, event, datetime.now(UTC), settings)
     outbox.handled(client, "publish", event.id)  # made (or parked): a lost message is resent
     if result.waiting:
         log.info("event %s waits for version %s to fan out", event.id, event.previous_version)
     else:
         log.info("event %s (%s): %d deliveries", event.id, event.type, len(result.deliveries))
+    inline.first_attempts(client, result.deliveries, settings, _send_deliver)
     return len(result.deliveries)
+
+
+def _send_deliver(delivery_id: str) -> None:
+    send(names.TASK_PUBLISH_DELIVER, delivery_id)
 
 
 @app.task(name=names.TASK_PUBLISH_ON_FEED_UPDATED)
@@ -68,13 +81,13 @@ def on_feed_updated(update_data: dict[str, Any]) -> int:
     update = FeedUpdate.model_validate(update_data)
     add(event_id=update.id)
     settings = get_settings()
-    made = fanout.feed_update(get_redis(), update, datetime.now(UTC), settings)
-    for delivery_id in made:
-        send(names.TASK_PUBLISH_DELIVER, delivery_id)
+    client = get_redis()
+    made = fanout.feed_update(client, update, datetime.now(UTC), settings)
     for hub in settings.websub_publish_hubs:
         for topic in sorted(update.urls.values()):
             send(names.TASK_PUBLISH_HUB_PING, hub, topic)
     log.info("feed %s updated: %d deliveries", update.feed, len(made))
+    inline.first_attempts(client, made, settings, _send_deliver)
     return len(made)
 
 
@@ -93,6 +106,7 @@ def drain_due() -> int:
     """Hand out every delivery whose time has come, and every parked fan-out."""
     client = get_redis()
     now = datetime.now(UTC)
+    follows.refresh_now_and_then(client, now)  # WebSub leases that ran out, auto-disabled hooks
     ids = schedule.take_due(client, now, attempts.attempt_lease(get_settings()))
     for delivery_id in ids:
         send(names.TASK_PUBLISH_DELIVER, delivery_id)

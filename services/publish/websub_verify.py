@@ -13,7 +13,7 @@ from datetime import datetime
 
 import redis
 
-from services.publish import websub_store
+from services.publish import follows, websub_store
 from services.publish.targets import http_client, webhook_guard
 from services.publish.websub import (
     Intent,
@@ -58,6 +58,7 @@ def verify(
         subscription = subscription_from(intent, now, existing.created_at if existing else None)
     if not websub_store.apply_intent(client, intent, subscription):
         return _finish(client, intent, "superseded", "a newer request for this pair came in")
+    follows.refresh(client, now)  # render renders (and announces) what is followed at once
     detail = (
         f"active until {subscription.expires_at.isoformat()}"
         if subscription is not None

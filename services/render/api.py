@@ -1,7 +1,9 @@
-"""Render's HTTP router: serve stored feed bytes like a good feed host; never render here.
+"""Render's HTTP router: serve stored feed bytes like a good feed host.
 
-Per request: one small Redis read of the validators of the chosen encoding, then ``304`` or the
-stored bytes (identity or pre-compressed gzip). ``GET /feeds`` lists every feed.
+Per request: a pending change of the document is rendered first (``onread``: feeds nobody
+follows render when read; one round trip when nothing is pending), then one small Redis read
+of the validators of the chosen encoding, then ``304`` or the stored bytes (identity or
+pre-compressed gzip). ``GET /feeds`` lists every feed.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from fastapi import APIRouter, Request, Response
 from services.render import catalog
 from services.render.documents import FORMATS
 from services.render.index import Index
+from services.render.onread import render_pending
+from services.render.pump import Rendered
 from shared import feedstore as store
 from shared.errors import NotFound
 from shared.problems import problem_responses
@@ -127,6 +131,7 @@ def get_feed(path: str, request: Request) -> Response:
     document = catalog.document_id(name, page)
     encoding = "gzip" if accepts_gzip(request.headers.get("accept-encoding")) else "identity"
     client = get_redis()
+    render_pending(client, document, _render)  # a feed nobody follows renders when read
     stored = store.load_headers(client, document, fmt, encoding)
     if stored is None:
         raise NotFound(f"No feed {path!r}; GET /feeds lists them.", resource=path)
@@ -144,6 +149,12 @@ def get_feed(path: str, request: Request) -> Response:
     if encoding == "gzip":
         headers["Content-Encoding"] = "gzip"
     return Response(content=body, media_type=stored.content_type, headers=headers)
+
+
+def _render(document: str, claim: int) -> Rendered:
+    from services.render.tasks import render_feed_document  # the render itself, as the pump's
+
+    return render_feed_document(document, claim)
 
 
 def _headers(

@@ -78,6 +78,28 @@ return 1
 """
 
 
+# KEYS: dirty, rendering, claims. ARGV: member, lease seconds.
+# Claims one document now, whenever it is due: returns its claim number, 0 when a renderer
+# holds it (its lease running), -1 when nothing is pending for it.
+_CLAIM_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local held = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if held and tonumber(held) > now then return 0 end
+if held then
+  redis.call('ZREM', KEYS[2], ARGV[1])        -- its renderer died: pending again
+  redis.call('ZADD', KEYS[1], 'LT', now, ARGV[1])
+end
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+local claim = string.format('%.0f', math.max(last + 1, math.floor(now * 1000000)))
+redis.call('HSET', KEYS[3], ARGV[1], claim)
+return claim
+"""
+
+
 class DirtySet:
     """The documents waiting to render, on one Redis client."""
 
@@ -86,6 +108,7 @@ class DirtySet:
         self._mark = client.register_script(_MARK)
         self._claim = client.register_script(_CLAIM)
         self._done = client.register_script(_DONE)
+        self._claim_now = client.register_script(_CLAIM_NOW)
         self._keys = [keys.feeds_dirty(), keys.feeds_rendering(), keys.feed_claims()]
 
     def mark(self, documents: Iterable[str], delay: float) -> int:
@@ -100,6 +123,12 @@ class DirtySet:
         to ``done``, and to the store as the render's fencing token)."""
         flat = self._claim(keys=self._keys, args=[limit, lease])
         return [(text(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
+
+    def claim_now(self, document: str, lease: float) -> int | None:
+        """Claim ``document`` now, however far off its due time (a reader wants it): its
+        claim number; ``0`` when a renderer holds it now; ``None`` when nothing is pending."""
+        claim = int(self._claim_now(keys=self._keys, args=[document, lease]))
+        return None if claim < 0 else claim
 
     def done(self, document: str, claim: int, next_due: float | None = None) -> bool:
         """The render of ``document`` under ``claim`` finished: its lease ends. It stays due at

@@ -20,9 +20,10 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
-from services.render import catalog
+from services.render import catalog, eagerness
 from services.render.dirty import DirtySet
 from services.render.documents import CONTENT_TYPES, FORMATS, last_modified, render_document
+from services.render.eagerness import FOLLOWED
 from services.render.entries import Tombstone, feed_updated, story_link, story_urn
 from services.render.feeds import Page
 from services.render.index import Index, stories_oldest_first
@@ -106,9 +107,16 @@ def _move(client: Any, event: Event) -> list[str]:
         page_size=settings.feed_size,
         tombstone_expires=_tombstone_expiry(settings),
     )
-    DirtySet(client).mark(documents, settings.feed_render_window)
+    members = None if eagerness.everything_eager(settings) else FOLLOWED.get(client)
+    eager, lazy = eagerness.split(documents, members, settings)
+    dirty = DirtySet(client)
+    dirty.mark(eager, settings.feed_render_window)
+    dirty.mark(lazy, settings.feed_lazy_seconds)
     MARKS.inc(client, amount=len(documents))
-    log.info("event %s (%s): marked %d documents", event.id, event.type, len(documents))
+    log.info(
+        "event %s (%s): marked %d documents (%d at once, %d when read)",
+        event.id, event.type, len(documents), len(eager), len(lazy),
+    )  # fmt: skip
     return sorted(documents)
 
 
@@ -186,7 +194,7 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
         ),
     )
     etags = {fmt: store.etag_of(body) for fmt, body in rendered.items()}
-    if label is None and _to_announce(client, document, etags, changed):
+    if _announced(document, client, settings) and _to_announce(client, document, etags, changed):
         update = FeedUpdate(
             id=derived_id("evt", "feed", name, *sorted(etags.values())),
             timestamp=datetime.now(UTC),
@@ -198,6 +206,17 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
         send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
         store.save_announced(client, document, etags)
     return Rendered(changed=tuple(changed), next_due=next_due)
+
+
+def _announced(document: str, client: Any, settings: Settings) -> bool:
+    """Are this document's changes announced (``feed.updated``)? A feed's subscription
+    document (never an archive page) when it renders at once (``eagerness``: someone follows
+    the feed); a feed nobody follows changes silently, and its first render once followed
+    announces what it holds then (its stored ETags differ from the last announced)."""
+    if catalog.split_document_id(document)[1] is not None:
+        return False
+    members = None if eagerness.everything_eager(settings) else FOLLOWED.get(client)
+    return eagerness.is_eager(document, members, settings)
 
 
 def _to_announce(client: Any, document: str, etags: dict[str, str], changed: list[str]) -> bool:

@@ -1,5 +1,5 @@
-"""The HTTP side serves the stored bytes as they are and never renders; 304s carry every header
-a 200 does; Last-Modified has whole seconds and moves on whenever the bytes change, so a client
+"""The HTTP side serves the stored bytes as they are (a pending change rendered first); 304s
+carry every header a 200 does; Last-Modified has whole seconds and moves on whenever the bytes change, so a client
 revalidating with If-Modified-Since alone never gets a wrong 304."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import pytest
 import redis
 import requests
 
-from services.render.catalog import ALL
 from services.render.index import Index
 from shared import feedstore, stories
 from shared.settings import get_settings
@@ -97,18 +96,22 @@ def test_the_handler_serves_the_stored_bytes_verbatim(feeds: str, redis_db: redi
     assert again is not None and again.body == planted  # the GET rendered nothing
 
 
-def test_a_feed_not_yet_rendered_is_not_rendered_by_a_get(
+def test_a_feed_not_yet_rendered_is_rendered_by_the_first_get(
     feeds: str, redis_db: redis.Redis
 ) -> None:
     # a section that exists in the index (its story's event ran) but has not rendered yet
     publish(redis_db, rich_story(7, section="Unrendered", contributors=[]))
     assert Index(redis_db).feed_info("sections/unrendered") is not None
-    for fmt in ("rss", "atom", "json"):
-        response = get(f"{feeds}/feeds/sections/unrendered.{fmt}")
-        assert response.status_code == 404
-        assert response.headers["content-type"].startswith("application/problem+json")
-        assert feedstore.load_feed(redis_db, "sections/unrendered", fmt) is None
-    assert Index(redis_db).feed_info(ALL.name) is not None
+    assert feedstore.load_feed(redis_db, "sections/unrendered", "rss") is None
+    response = get(f"{feeds}/feeds/sections/unrendered.rss")
+    assert response.status_code == 200
+    assert b"st_7" in response.content
+    for fmt in ("rss", "atom", "json"):  # one render stores every format
+        assert feedstore.load_feed(redis_db, "sections/unrendered", fmt) is not None
+    # a feed that does not exist is still a 404 problem, and renders nothing
+    missing = get(f"{feeds}/feeds/sections/never-seen.rss")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
 
 
 def test_last_modified_moves_on_for_every_change_within_one_second(

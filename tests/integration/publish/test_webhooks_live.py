@@ -22,7 +22,6 @@ from tests.integration.publish.conftest import (
     MAX_IN_FLIGHT,
     deliveries_of,
     subscription,
-    wait_log,
 )
 from tests.support.events import Injector, make_story, unique
 from tests.support.receiver import Received, Receiver
@@ -264,8 +263,11 @@ def test_the_broker_handing_a_long_attempt_out_again_sends_nothing_twice(
     receivers: list[Receiver],
     subscriptions: list[str],
 ) -> None:
-    """The service's visibility timeout is 3 s: a delivery that takes longer is handed to a
-    second worker thread by the broker while the first is still sending it."""
+    """The service's visibility timeout is 3 s: a task that takes longer is handed to a second
+    worker thread by the broker while the first is still in it. The first attempt is made
+    inside the fan-out task (``inline.py``), so the broker hands that task out again: its
+    second run finds the event fanned out and makes nothing (and a ``deliver`` handed out
+    meanwhile finds the delivery busy)."""
     release = threading.Event()
 
     def slow(_got: Received) -> tuple[int, bytes]:
@@ -280,10 +282,13 @@ def test_the_broker_handing_a_long_attempt_out_again_sends_nothing_twice(
     delivery_id = delivery_id_for(event.id, str(sub["id"]))
     try:
         wait_for(lambda: receiver.snapshot(), timeout=30, message="the attempt to start")
-        wait_log(
-            publish_service.log_path("publish"),
-            f"delivery {delivery_id} busy",
+        log = publish_service.log_path("publish")
+        again = (f"delivery {delivery_id} busy", f"event {event.id} (story.published): 0 deliv")
+        wait_for(
+            lambda: log.exists() and any(line in log.read_text(errors="replace") for line in again),
             timeout=40,
+            interval=0.1,
+            message="the broker to hand the fan-out (or a deliver task) out again",
         )
     finally:
         release.set()

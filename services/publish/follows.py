@@ -1,0 +1,81 @@
+"""Which feeds someone follows, written where render can read it (``keys.feeds_followed``).
+
+Render renders a followed feed as soon as its window allows and announces each change
+(``feed.updated``); a feed nobody follows is rendered when it is read, or after
+``SYNDICATE_FEED_LAZY_SECONDS`` at the latest (decisions/0007-lazy-renders.md). Publish is the one
+that knows who follows what: an active WebSub subscription to any of a feed's topics, or an
+enabled webhook subscription that asked for ``feed.updated`` (its ``feeds`` filter names the
+feeds; an empty filter means every feed, written ``*``). Render decides external hubs from its
+own settings.
+
+The record is rewritten whenever a subscription changes (the API, a verified WebSub intent),
+when a publish worker starts, and every few seconds from ``drain_due`` (so WebSub leases that
+ran out stop counting). It always holds ``#``: a store without the record (publish never ran)
+makes render treat every feed as followed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import datetime
+
+import redis
+
+from services.publish import store
+from shared import keys
+from shared.follows import EVERY_FEED, PRESENT, feed_key
+from shared.models import Subscription
+from shared.redis_conn import text
+
+#: ``refresh_now_and_then`` rewrites the record at most this often per process (seconds)
+PERIOD_SECONDS = 5.0
+
+_last_refresh = 0.0
+
+
+def followed(webhooks: Iterable[Subscription], websub_feeds: Iterable[str]) -> set[str]:
+    """The record's members: every feed a subscription follows (pure)."""
+    members = {PRESENT}
+    for sub in webhooks:
+        if sub.disabled or "feed.updated" not in sub.events:
+            continue
+        wanted = [feed_key(f) for f in sub.filter.feeds]
+        if not wanted:
+            members.add(EVERY_FEED)
+        members.update(wanted)
+    members.update(feed_key(f) for f in websub_feeds)
+    return members
+
+
+def _websub_feeds(client: redis.Redis, now: datetime) -> set[str]:
+    """Feeds with at least one WebSub subscription whose lease runs past ``now``."""
+    topics = sorted(text(t) for t in client.smembers(keys.websub_topics()))
+    if not topics:
+        return set()
+    pipe = client.pipeline(transaction=False)
+    for topic in topics:
+        feed, _, fmt = topic.rpartition(":")
+        pipe.zcount(keys.websub_topic(feed, fmt), f"({now.timestamp()}", "+inf")
+    counts = pipe.execute()
+    return {t.rpartition(":")[0] for t, n in zip(topics, counts, strict=True) if int(n) > 0}
+
+
+def refresh(client: redis.Redis, now: datetime) -> set[str]:
+    """Rewrite the record from the subscriptions as they are now; returns its members."""
+    global _last_refresh
+    members = followed(store.list_subscriptions(client), _websub_feeds(client, now))
+    pipe = client.pipeline(transaction=True)
+    pipe.delete(keys.feeds_followed())
+    pipe.sadd(keys.feeds_followed(), *sorted(members))
+    pipe.execute()
+    _last_refresh = time.monotonic()
+    return members
+
+
+def refresh_now_and_then(client: redis.Redis, now: datetime) -> bool:
+    """``refresh`` if this process has not done so for ``PERIOD_SECONDS``."""
+    if time.monotonic() - _last_refresh < PERIOD_SECONDS:
+        return False
+    refresh(client, now)
+    return True

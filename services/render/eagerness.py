@@ -1,0 +1,73 @@
+"""Which touched feed documents render at once and which wait to be read.
+
+A followed feed (``shared.follows``: a WebSub subscriber, a ``feed.updated`` webhook) is
+rendered one coalescing window after a change and announced; so is every feed when external
+WebSub hubs are configured (they must hear of every change) or ``SYNDICATE_FEED_LAZY_SECONDS``
+is 0. The documents of any other feed (archive pages included) are marked due ``SYNDICATE_FEED_LAZY_SECONDS``
+later: the API renders it when someone reads it first (``api.py``), and the pump at the latest
+then. Most feeds (one per contributor, section and agency) are read far less often than they
+change, so this spares most renders (decisions/0007-lazy-renders.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+
+import redis
+
+from services.render import catalog
+from shared import follows
+from shared.settings import Settings
+
+#: how long a process trusts the followed record it read (seconds)
+CACHE_SECONDS = 1.0
+
+
+def everything_eager(settings: Settings) -> bool:
+    """Settings under which every document renders at once."""
+    return settings.feed_lazy_seconds == 0 or bool(settings.websub_publish_hubs)
+
+
+def is_eager(document: str, members: frozenset[str] | None, settings: Settings) -> bool:
+    """Does ``document`` render at once (a document of a followed feed)?"""
+    if everything_eager(settings):
+        return True
+    name, _ = catalog.split_document_id(document)
+    return follows.is_followed(members, name)  # its archive pages too: followers walk them
+
+
+def split(
+    documents: Iterable[str], members: frozenset[str] | None, settings: Settings
+) -> tuple[list[str], list[str]]:
+    """The documents to mark due one window from now, and those due after the lazy delay."""
+    eager: list[str] = []
+    lazy: list[str] = []
+    for document in documents:
+        (eager if is_eager(document, members, settings) else lazy).append(document)
+    return eager, lazy
+
+
+class FollowedCache:
+    """The followed record, read at most once per ``CACHE_SECONDS`` per process: render reads
+    it on every story event, and a follow that starts is seen within that second."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self._read_at = float("-inf")
+        self._members: frozenset[str] | None = None
+
+    def get(self, client: redis.Redis) -> frozenset[str] | None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._read_at < self.seconds:
+                return self._members
+        members = follows.read(client)
+        with self._lock:
+            self._members, self._read_at = members, now
+        return members
+
+
+FOLLOWED = FollowedCache()

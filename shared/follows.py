@@ -1,0 +1,31 @@
+"""The record of followed feeds (``keys.feeds_followed``): its form, written by publish
+(``services.publish.follows``) and read by render to choose between rendering a feed at once
+and rendering it when it is read (decisions/0007-lazy-renders.md)."""
+
+from __future__ import annotations
+
+import redis
+
+from shared import keys
+from shared.redis_conn import text
+
+#: a ``feed.updated`` webhook with no ``feeds`` filter: every feed is followed
+EVERY_FEED = "*"
+#: always in the record, so an empty record differs from none at all
+PRESENT = "#"
+
+
+def feed_key(name: str) -> str:
+    """How feed names are compared (as ``feed.updated`` filters are: case-insensitively)."""
+    return name.strip().strip("/").casefold()
+
+
+def read(client: redis.Redis) -> frozenset[str] | None:
+    """The record's members, or ``None`` when there is no record (publish never wrote one)."""
+    members = frozenset(text(m) for m in client.smembers(keys.feeds_followed()))
+    return members if PRESENT in members else None
+
+
+def is_followed(members: frozenset[str] | None, feed: str) -> bool:
+    """Is ``feed`` followed, by the record's ``members`` (no record: every feed is)?"""
+    return members is None or EVERY_FEED in members or feed_key(feed) in members

@@ -1,0 +1,220 @@
+"""Feeds nobody follows render when read (or after SYNDICATE_FEED_LAZY_SECONDS); followed feeds
+render at once and are announced; the followed record follows the subscriptions."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+import requests
+
+from services.render.dirty import DirtySet
+from services.render.pump import Pump
+from shared import feedstore, keys, names
+from shared.follows import PRESENT
+from shared.redis_conn import get_redis
+from shared.settings import get_settings
+from tests.support.render import publish
+from tests.support.stories import rich_story
+from tests.support.waiting import wait_for
+
+FOLLOWED = "agencies/reuters"  # rich_story's agency
+UNFOLLOWED = ("all", "sections/science", "contributors/ana-lima")
+
+
+def follow(client: redis.Redis, *feeds: str) -> None:
+    client.delete(keys.feeds_followed())
+    client.sadd(keys.feeds_followed(), PRESENT, *feeds)
+
+
+def announced(client: redis.Redis) -> list[str]:
+    """The feeds of the ``feed.updated`` messages waiting in publish's queue."""
+    found = []
+    for raw in client.lrange(keys.celery_queue("publish"), 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == names.TASK_PUBLISH_ON_FEED_UPDATED:
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            found.append(args[0]["feed"])
+    return found
+
+
+def render_due(client: redis.Redis) -> None:
+    from services.render.tasks import render_feed_document
+
+    Pump(get_redis, render_feed_document).run_once()
+
+
+@pytest.fixture
+def lazy(redis_db: redis.Redis, settings_env: pytest.MonkeyPatch) -> redis.Redis:
+    settings_env.setenv("SYNDICATE_FEED_RENDER_WINDOW", "0.05")
+    settings_env.setenv("SYNDICATE_FEED_LAZY_SECONDS", "60")
+    get_settings.cache_clear()
+    from services.render.eagerness import FOLLOWED as cache
+
+    cache.seconds = 0  # each test writes its own record: read it every time
+    return redis_db
+
+
+def test_only_followed_feeds_render_at_once_and_only_they_are_announced(
+    lazy: redis.Redis,
+) -> None:
+    follow(lazy, FOLLOWED)
+    marked = publish(lazy, rich_story(1))
+    assert {FOLLOWED, *UNFOLLOWED} <= set(marked)
+    time.sleep(0.06)  # the coalescing window (0.05 s) passes; the lazy delay does not
+    render_due(lazy)
+    assert feedstore.load_feed(lazy, FOLLOWED, "json") is not None
+    for feed in UNFOLLOWED:
+        assert feedstore.load_feed(lazy, feed, "json") is None, feed
+    assert announced(lazy) == [FOLLOWED]
+    seconds, _ = lazy.time()
+    for feed in UNFOLLOWED:  # still marked, due a lazy delay after the event
+        due = lazy.zscore(keys.feeds_dirty(), feed)
+        assert due is not None and due > seconds + 50, feed
+
+
+def test_a_read_renders_a_pending_change_first(lazy: redis.Redis, api: str) -> None:
+    follow(lazy)  # nobody follows anything
+    publish(lazy, rich_story(1))
+    first = requests.get(f"{api}/feeds/sections/science.json", timeout=10)
+    assert first.status_code == 200
+    assert [i["id"].rsplit(":", 1)[1] for i in first.json()["items"]] == ["st_1"]
+    assert lazy.zscore(keys.feeds_dirty(), "sections/science") is None, "nothing pending now"
+    publish(lazy, rich_story(2))
+    second = requests.get(f"{api}/feeds/sections/science.json", timeout=10)
+    assert [i["id"].rsplit(":", 1)[1] for i in second.json()["items"]] == ["st_2", "st_1"]
+    again = requests.get(
+        f"{api}/feeds/sections/science.json",
+        headers={"If-None-Match": second.headers["etag"]},
+        timeout=10,
+    )
+    assert again.status_code == 304, "nothing pending: the stored bytes stand"
+    assert announced(lazy) == [], "a feed nobody follows changes silently"
+
+
+def test_a_read_waits_for_a_render_in_progress_then_renders_what_came_after(
+    lazy: redis.Redis,
+) -> None:
+    from services.render.onread import render_pending
+    from services.render.tasks import render_feed_document
+
+    follow(lazy)
+    publish(lazy, rich_story(1))
+    dirty = DirtySet(lazy)
+    held = dirty.claim_now("all", 30)  # a pump holds it
+    assert held
+    assert render_pending(lazy, "all", render_feed_document, wait=0.1) == "busy"
+    dirty.done("all", held)
+    assert render_pending(lazy, "all", render_feed_document) == "current", "done: not pending"
+    publish(lazy, rich_story(2))
+    assert render_pending(lazy, "all", render_feed_document) == "rendered"
+    stored = feedstore.load_feed(lazy, "all", "json")
+    assert stored is not None and b"st_2" in stored.body
+
+
+def test_a_feed_nobody_reads_still_renders_after_the_lazy_delay(
+    lazy: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv("SYNDICATE_FEED_LAZY_SECONDS", "0.5")
+    get_settings.cache_clear()
+    follow(lazy)
+    publish(lazy, rich_story(1))
+    render_due(lazy)
+    assert feedstore.load_feed(lazy, "all", "rss") is None, "not yet"
+
+    def rendered() -> bool:
+        render_due(lazy)
+        return feedstore.load_feed(lazy, "all", "rss") is not None
+
+    wait_for(rendered, timeout=10, interval=0.05, message="the lazy delay to pass")
+
+
+def test_every_feed_renders_at_once_without_a_record_or_with_lazy_seconds_zero(
+    lazy: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    publish(lazy, rich_story(1))  # no record: publish never ran
+    time.sleep(0.06)
+    render_due(lazy)
+    for feed in (FOLLOWED, *UNFOLLOWED):
+        assert feedstore.load_feed(lazy, feed, "atom") is not None, feed
+    follow(lazy)
+    settings_env.setenv("SYNDICATE_FEED_LAZY_SECONDS", "0")
+    get_settings.cache_clear()
+    publish(lazy, rich_story(2))
+    time.sleep(0.06)
+    render_due(lazy)
+    stored = feedstore.load_feed(lazy, "sections/science", "atom")
+    assert stored is not None and b"st_2" in stored.body
+
+
+def test_a_feed_followed_later_is_announced_at_its_next_render(lazy: redis.Redis) -> None:
+    from services.render.onread import render_pending
+    from services.render.tasks import render_feed_document
+
+    follow(lazy)
+    publish(lazy, rich_story(1))
+    assert render_pending(lazy, "all", render_feed_document) == "rendered"
+    assert announced(lazy) == []
+    follow(lazy, "all")
+    publish(lazy, rich_story(1, section="Business"))  # touches "all" again, same bytes or not
+    time.sleep(0.06)
+    render_due(lazy)
+    assert announced(lazy) == ["all"]
+
+
+def test_the_record_follows_webhooks_and_websub_leases(redis_db: redis.Redis) -> None:
+    from services.publish import follows, websub_store
+    from services.publish.store import save_subscription
+    from services.publish.websub import WebSubSubscription
+    from shared.models import Subscription, SubscriptionFilter
+
+    now = datetime.now(UTC)
+    assert follows.refresh(redis_db, now) == {PRESENT}
+
+    def hook(n: int, events: list[str], feeds: list[str], disabled: bool = False) -> None:
+        save_subscription(
+            redis_db,
+            Subscription(
+                id=f"sub_{n}",
+                url="https://partner.example/hook",
+                events=events,  # type: ignore[arg-type]
+                filter=SubscriptionFilter(feeds=feeds),
+                secret="whsec_x",
+                created_at=now,
+                disabled=disabled,
+            ),
+        )
+
+    hook(1, ["story.published"], [])  # stories only: follows no feed
+    hook(2, ["feed.updated"], ["Sections/Business"])
+    hook(3, ["feed.updated"], [], disabled=True)
+    assert follows.refresh(redis_db, now) == {PRESENT, "sections/business"}
+
+    def websub(n: int, feed: str, expires: datetime) -> None:
+        sub = WebSubSubscription(
+            id=f"ws_{n}",
+            topic=f"http://feeds.test/feeds/{feed}.json",
+            feed=feed,
+            fmt="json",
+            callback="https://reader.example/cb",
+            lease_seconds=60,
+            expires_at=expires,
+            created_at=now,
+            verified_at=now,
+        )
+        redis_db.set(keys.websub_subscription(sub.id), sub.model_dump_json())
+        redis_db.zadd(keys.websub_topic(feed, "json"), {sub.id: expires.timestamp()})
+        redis_db.sadd(keys.websub_topics(), f"{feed}:json")
+
+    websub(1, "agencies/afp", now + timedelta(minutes=5))
+    websub(2, "agencies/dpa", now - timedelta(minutes=5))  # its lease ran out
+    assert follows.refresh(redis_db, now) == {PRESENT, "sections/business", "agencies/afp"}
+    assert websub_store.active(redis_db, "agencies/afp", "json", now)
+    hook(4, ["feed.updated", "story.published"], [])
+    assert "*" in follows.refresh(redis_db, now)
+    stored = {m.decode() for m in redis_db.smembers(keys.feeds_followed())}
+    assert stored == {PRESENT, "*", "sections/business", "agencies/afp"}

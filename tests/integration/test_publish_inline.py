@@ -1,0 +1,131 @@
+"""First attempts made inside the fan-out (``services.publish.inline``): no ``deliver`` task per
+delivery, a slow subscriber holds up no other, chains keep their order, and a failure to run
+an attempt falls back to a task."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+import redis
+
+from services.publish import fanout, inline, store
+from shared.settings import Settings, get_settings
+from tests.integration.test_publish_flow import subscribe, version
+from tests.support.receiver import Received, Receiver
+from tests.support.waiting import wait_for
+
+
+def configure(env: pytest.MonkeyPatch, **values: str) -> Settings:
+    env.setenv("SYNDICATE_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+    env.setenv("SYNDICATE_WEBHOOK_RETRY_SCHEDULE", "0,5,5")
+    for name, value in values.items():
+        env.setenv(f"SYNDICATE_{name}", value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def fan_out(client: redis.Redis, story_id: str, number: int = 1) -> list[str]:
+    kind = "story.published" if number == 1 else "story.updated"
+    event = version(client, story_id, number, kind)  # type: ignore[arg-type]
+    return fanout.story_event(client, event, datetime.now(UTC)).deliveries
+
+
+def test_first_attempts_need_no_deliver_task(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings = configure(settings_env)
+    receivers = [Receiver().start() for _ in range(3)]
+    try:
+        for receiver in receivers:
+            subscribe(redis_db, receiver.url)
+        made = fan_out(redis_db, "st_inline")
+        sent: list[str] = []
+        statuses = inline.first_attempts(redis_db, made, settings, sent.append)
+        assert statuses == dict.fromkeys(made, "succeeded")
+        assert sent == [], "no deliver task"
+        for receiver in receivers:
+            assert len(receiver.snapshot()) == 1
+        for delivery_id in made:
+            delivery = store.get_delivery(redis_db, delivery_id)
+            assert delivery is not None and delivery.state == "succeeded"
+    finally:
+        for receiver in receivers:
+            receiver.stop()
+
+
+def test_a_slow_subscriber_does_not_hold_up_another_subscribers_first_attempt(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings = configure(settings_env)
+    release = threading.Event()
+
+    def slow(_got: Received) -> tuple[int, bytes]:
+        release.wait(20)
+        return 200, b"ok"
+
+    stuck, quick = Receiver(respond=slow).start(), Receiver().start()
+    try:
+        subscribe(redis_db, stuck.url)
+        subscribe(redis_db, quick.url)
+        made = fan_out(redis_db, "st_slow")
+        done: dict[str, str] = {}
+        runner = threading.Thread(
+            target=lambda: done.update(inline.first_attempts(redis_db, made, settings, print))
+        )
+        runner.start()
+        wait_for(lambda: quick.snapshot(), timeout=10, message="the quick subscriber's attempt")
+        assert not done, "the fan-out still waits for the slow one"
+        release.set()
+        runner.join(20)
+        assert set(done.values()) == {"succeeded"}
+    finally:
+        release.set()
+        stuck.stop()
+        quick.stop()
+
+
+def test_a_later_version_waits_for_the_earlier_and_is_woken_as_a_task(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings = configure(settings_env)
+    receiver = Receiver(statuses=[503]).start()  # the first version's first attempt fails
+    try:
+        subscribe(redis_db, receiver.url)
+        (first,) = fan_out(redis_db, "st_chain", 1)
+        sent: list[str] = []
+        assert inline.first_attempts(redis_db, [first], settings, sent.append) == {first: "retry"}
+        (second,) = fan_out(redis_db, "st_chain", 2)
+        statuses = inline.first_attempts(redis_db, [second], settings, sent.append)
+        assert statuses[second].startswith("waiting for"), statuses
+        assert len(receiver.snapshot()) == 1, "version 2 is not sent before version 1"
+        assert sent == []
+    finally:
+        receiver.stop()
+
+
+def test_an_attempt_that_cannot_run_is_sent_as_a_task_and_the_switch_turns_it_off(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = configure(settings_env)
+    receiver = Receiver().start()
+    try:
+        subscribe(redis_db, receiver.url)
+        made = fan_out(redis_db, "st_fallback")
+
+        def broken(*_args: object) -> None:
+            raise redis.ConnectionError("blip")
+
+        sent: list[str] = []
+        with monkeypatch.context() as patched:
+            patched.setattr(inline.attempts, "run", broken)
+            statuses = inline.first_attempts(redis_db, made, settings, sent.append)
+        assert statuses == {made[0]: "sent"}
+        assert sent == made
+        configure(settings_env, PUBLISH_INLINE_ATTEMPTS="false")
+        off: list[str] = []
+        inline.first_attempts(redis_db, made, get_settings(), off.append)
+        assert off == made and receiver.snapshot() == []
+    finally:
+        receiver.stop()

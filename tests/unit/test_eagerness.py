@@ -1,0 +1,63 @@
+"""Which documents render at once (followed feeds) and which wait to be read."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.publish.follows import followed
+from services.render.eagerness import is_eager, split
+from shared.follows import EVERY_FEED, PRESENT, is_followed
+from shared.models import Subscription, SubscriptionFilter
+from shared.settings import Settings
+
+LAZY = Settings(redis_url="redis://unused", feed_lazy_seconds=60)
+
+
+def test_documents_of_followed_feeds_render_at_once_and_the_rest_wait() -> None:
+    members = frozenset({PRESENT, "agencies/afp"})
+    documents = ["all", "agencies/afp", "agencies/afp/archive/2026-01-01-1", "sections/world"]
+    eager, lazy = split(documents, members, LAZY)
+    assert eager == ["agencies/afp", "agencies/afp/archive/2026-01-01-1"]
+    assert lazy == ["all", "sections/world"]
+
+
+def test_every_document_renders_at_once_when_told_or_without_a_record() -> None:
+    nobody = frozenset({PRESENT})
+    assert not is_eager("all", nobody, LAZY)
+    assert is_eager("all", None, LAZY), "no record: publish never wrote one"
+    assert is_eager("all", frozenset({PRESENT, EVERY_FEED}), LAZY)
+    assert is_eager("all", nobody, LAZY.model_copy(update={"feed_lazy_seconds": 0}))
+    hubs = LAZY.model_copy(update={"websub_publish_hubs": ["https://hub.example/"]})
+    assert is_eager("all", nobody, hubs), "external hubs hear of every feed"
+
+
+def test_feed_names_compare_case_insensitively() -> None:
+    assert is_followed(frozenset({PRESENT, "sections/world"}), "Sections/World/")
+
+
+def _sub(n: int, events: list[str], feeds: list[str], disabled: bool = False) -> Subscription:
+    return Subscription(
+        id=f"sub_{n}",
+        url="https://partner.example/",
+        events=events,  # type: ignore[arg-type]
+        filter=SubscriptionFilter(feeds=feeds),
+        secret="whsec_x",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        disabled=disabled,
+    )
+
+
+def test_the_record_holds_what_feed_updated_webhooks_and_websub_follow() -> None:
+    hooks = [
+        _sub(1, ["story.published"], ["sections/sport"]),  # stories only
+        _sub(2, ["feed.updated"], ["Sections/Business", "/all/"]),
+        _sub(3, ["feed.updated"], [], disabled=True),
+    ]
+    assert followed(hooks, ["Agencies/AFP"]) == {
+        PRESENT,
+        "sections/business",
+        "all",
+        "agencies/afp",
+    }
+    assert EVERY_FEED in followed([_sub(4, ["feed.updated"], [])], [])
+    assert followed([], []) == {PRESENT}
