@@ -51,7 +51,12 @@ def fill_enter(pipe: Any, event_ids: Iterable[str], now: float | None = None) ->
 
 def handled(client: redis.Redis, consumer: str, event_id: str) -> None:
     """``consumer`` has handled the event: it need not be sent again."""
-    client.zrem(keys.events_outbox(consumer), event_id)
+    fill_handled(client, consumer, event_id)
+
+
+def fill_handled(pipe: Any, consumer: str, event_id: str) -> None:
+    """``handled`` on a client, or added to a pipeline the caller runs."""
+    pipe.zrem(keys.events_outbox(consumer), event_id)
 
 
 def claim(

@@ -6,6 +6,7 @@ A story is its latest version under ``keys.story`` plus every version, oldest fi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +14,7 @@ import redis
 
 from shared import keys
 from shared.models import Event, Story
+from shared.redis_conn import raw as as_bytes
 from shared.redis_conn import text
 
 
@@ -66,7 +68,14 @@ def get_many(client: redis.Redis, story_ids: Iterable[str]) -> list[Story]:
     if not ids:
         return []
     raws = client.mget([keys.story(story_id) for story_id in ids])
-    return [Story.model_validate_json(raw) for raw in raws if raw]
+    return [parse_cached(as_bytes(value)) for value in raws if value]
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_cached(raw: bytes) -> Story:
+    """A stored story's JSON, parsed once per process: a render reads the same 50 stories
+    many times (a story is frozen, so one parsed copy serves every reader)."""
+    return Story.model_validate_json(raw)
 
 
 def recent_ids(client: redis.Redis, limit: int, offset: int = 0) -> list[str]:

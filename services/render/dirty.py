@@ -22,6 +22,7 @@ three keys share a hash tag: one Redis Cluster slot.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import redis
 
@@ -111,10 +112,14 @@ class DirtySet:
         self._claim_now = client.register_script(_CLAIM_NOW)
         self._keys = [keys.feeds_dirty(), keys.feeds_rendering(), keys.feed_claims()]
 
-    def mark(self, documents: Iterable[str], delay: float) -> int:
-        """Mark ``documents`` due ``delay`` seconds from now (unless due sooner already)."""
+    def mark(self, documents: Iterable[str], delay: float, pipe: Any = None) -> int:
+        """Mark ``documents`` due ``delay`` seconds from now (unless due sooner already). With
+        ``pipe``, the mark joins that pipeline (the caller runs it) and 0 is returned."""
         members = sorted(set(documents))
         if not members:
+            return 0
+        if pipe is not None:
+            self._mark(keys=[keys.feeds_dirty()], args=[delay, *members], client=pipe)
             return 0
         return int(self._mark(keys=[keys.feeds_dirty()], args=[delay, *members]))
 

@@ -88,12 +88,16 @@ def on_story_event(event_data: dict[str, Any]) -> list[str]:
     event = Event.model_validate(event_data)
     add(event_id=event.id, story_id=event.story_id)
     client = get_redis()
-    documents = _move(client, event)
-    outbox.handled(client, "render", event.id)
+    pipe = client.pipeline(transaction=False)  # the marks, their metric and the outbox entry
+    documents = _move(client, event, pipe)
+    outbox.fill_handled(pipe, "render", event.id)
+    pipe.execute()
     return documents
 
 
-def _move(client: Any, event: Event) -> list[str]:
+def _move(client: Any, event: Event, pipe: Any) -> list[str]:
+    """Move the story between the feed indexes; its marks go on ``pipe`` (the caller runs
+    it: whatever it adds goes in the same round trip)."""
     if event.story_id is None:
         return []
     settings = get_settings()
@@ -110,9 +114,9 @@ def _move(client: Any, event: Event) -> list[str]:
     members = None if eagerness.everything_eager(settings) else FOLLOWED.get(client)
     eager, lazy = eagerness.split(documents, members, settings)
     dirty = DirtySet(client)
-    dirty.mark(eager, settings.feed_render_window)
-    dirty.mark(lazy, settings.feed_lazy_seconds)
-    MARKS.inc(client, amount=len(documents))
+    dirty.mark(eager, settings.feed_render_window, pipe)
+    dirty.mark(lazy, settings.feed_lazy_seconds, pipe)
+    metrics.fill(pipe, MARKS.increment(amount=len(documents)))
     log.info(
         "event %s (%s): marked %d documents (%d at once, %d when read)",
         event.id, event.type, len(documents), len(eager), len(lazy),
