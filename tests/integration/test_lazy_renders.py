@@ -96,6 +96,39 @@ def test_a_read_renders_a_pending_change_first(lazy: redis.Redis, api: str) -> N
     assert announced(lazy) == [], "a feed nobody follows changes silently"
 
 
+def test_head_and_gzip_reads_render_a_pending_change_too(lazy: redis.Redis, api: str) -> None:
+    follow(lazy)
+    publish(lazy, rich_story(1))
+    head = requests.head(f"{api}/feeds/contributors/ana-lima.atom", timeout=10)
+    assert head.status_code == 200, "a HEAD of a feed never rendered renders it"
+    assert lazy.zscore(keys.feeds_dirty(), "contributors/ana-lima") is None
+    publish(lazy, rich_story(2))
+    zipped = requests.get(
+        f"{api}/feeds/contributors/ana-lima.json",
+        headers={"Accept-Encoding": "gzip"},
+        timeout=10,
+    )
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert [i["id"].rsplit(":", 1)[1] for i in zipped.json()["items"]] == ["st_2", "st_1"]
+    assert (
+        head.headers["etag"]
+        != requests.head(f"{api}/feeds/contributors/ana-lima.atom", timeout=10).headers["etag"]
+    ), "the second story is in the stored Atom too"
+
+
+def test_a_followed_feed_read_before_the_pump_renders_it_is_announced(
+    lazy: redis.Redis, api: str
+) -> None:
+    follow(lazy, FOLLOWED)
+    publish(lazy, rich_story(1))
+    answer = requests.get(f"{api}/feeds/{FOLLOWED}.json", timeout=10)  # inside the window
+    assert answer.status_code == 200
+    assert announced(lazy) == [FOLLOWED], "the API's render announces like the pump's"
+    time.sleep(0.06)
+    render_due(lazy)
+    assert announced(lazy) == [FOLLOWED], "and the pump has nothing left to announce"
+
+
 def test_a_read_waits_for_a_render_in_progress_then_renders_what_came_after(
     lazy: redis.Redis,
 ) -> None:
