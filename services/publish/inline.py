@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,14 +34,18 @@ log = logging.getLogger(__name__)
 POOL_THREADS = 8
 
 _pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
 _pool_lock = threading.Lock()
 
 
 def _executor() -> ThreadPoolExecutor:
-    global _pool
+    """The process's pool (made again in a forked child, whose copy of the parent's threads
+    does not run)."""
+    global _pool, _pool_pid
     with _pool_lock:
-        if _pool is None:
+        if _pool is None or _pool_pid != os.getpid():
             _pool = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="first-attempt")
+            _pool_pid = os.getpid()
         return _pool
 
 
