@@ -11,19 +11,11 @@ import pytest
 import redis
 
 from services.publish import fanout, inline, store
-from shared.settings import Settings, get_settings
+from shared.settings import get_settings
+from tests.integration.test_publish_attempts import configure
 from tests.integration.test_publish_flow import subscribe, version
 from tests.support.receiver import Received, Receiver
 from tests.support.waiting import wait_for
-
-
-def configure(env: pytest.MonkeyPatch, **values: str) -> Settings:
-    env.setenv("SYNDICATE_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
-    env.setenv("SYNDICATE_WEBHOOK_RETRY_SCHEDULE", "0,5,5")
-    for name, value in values.items():
-        env.setenv(f"SYNDICATE_{name}", value)
-    get_settings.cache_clear()
-    return get_settings()
 
 
 def fan_out(client: redis.Redis, story_id: str, number: int = 1) -> list[str]:
