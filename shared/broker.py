@@ -93,7 +93,8 @@ def envelope(task_name: str, args: Sequence[Any], task_id: str | None = None) ->
 
 
 def add(pipe: Any, task_name: str, *args: Any) -> None:
-    """Queue one task message on ``pipe`` (a Redis pipeline the caller executes)."""
+    """Queue one task message on ``pipe`` (a Redis pipeline the caller executes, or a client:
+    then it is sent at once)."""
     pipe.lpush(keys.celery_queue(names.queue_of(task_name)), envelope(task_name, args))
 
 
@@ -105,7 +106,7 @@ def add_many(pipe: Any, messages: Iterable[tuple[str, Sequence[Any]]]) -> None:
 
 def push(client: redis.Redis, task_name: str, *args: Any) -> None:
     """Send one task message now (one round trip)."""
-    client.lpush(keys.celery_queue(names.queue_of(task_name)), envelope(task_name, args))
+    add(client, task_name, *args)
 
 
 def push_many(client: redis.Redis, messages: Iterable[tuple[str, Sequence[Any]]]) -> None:
