@@ -107,13 +107,3 @@ def add_many(pipe: Any, messages: Iterable[tuple[str, Sequence[Any]]]) -> None:
 def push(client: redis.Redis, task_name: str, *args: Any) -> None:
     """Send one task message now (one round trip)."""
     add(client, task_name, *args)
-
-
-def push_many(client: redis.Redis, messages: Iterable[tuple[str, Sequence[Any]]]) -> None:
-    """Send several task messages in one round trip."""
-    batch = list(messages)
-    if not batch:
-        return
-    pipe = client.pipeline(transaction=False)
-    add_many(pipe, batch)
-    pipe.execute()

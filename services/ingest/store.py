@@ -99,14 +99,9 @@ def outbox_size(client: redis.Redis) -> int:
     return int(client.zcard(keys.wire_outbox()))
 
 
-def start_run(client: redis.Redis, wire_id: str) -> int:
-    """Count a run of the ingest task on this item; returns the runs started and not ended."""
-    return int(client.hincrby(keys.wire(wire_id), "runs", 1))
-
-
 def begin_run(client: redis.Redis, item: WireItem) -> tuple[WireItem, int]:
-    """``start_run`` and the item's move to ``processing``, in one transaction: the item as
-    now stored, and the runs started and not ended."""
+    """Count a run of the ingest task on this item and move it to ``processing``, in one
+    transaction: the item as now stored, and the runs started and not ended."""
     processing = item.model_copy(update={"status": "processing"})
     pipe = client.pipeline(transaction=True)
     pipe.hincrby(keys.wire(item.id), "runs", 1)

@@ -9,8 +9,8 @@ feeds; an empty filter means every feed, written ``*``). Render decides external
 own settings.
 
 The record is rewritten whenever a subscription changes (the API, a verified WebSub intent),
-when a publish worker starts, and every few seconds from ``drain_due`` (so WebSub leases that
-ran out stop counting). It always holds ``#``: a store without the record (publish never ran)
+and every few seconds from ``drain_due`` (so WebSub leases that ran out, and webhooks disabled
+for failing, stop counting; a fresh store has it within seconds of the first publish worker). It always holds ``#``: a store without the record (publish never ran)
 makes render treat every feed as followed.
 """
 

@@ -3,9 +3,9 @@
 A followed feed (``shared.follows``: a WebSub subscriber, a ``feed.updated`` webhook) is
 rendered one coalescing window after a change and announced; so is every feed when external
 WebSub hubs are configured (they must hear of every change) or ``SYNDICATE_FEED_LAZY_SECONDS``
-is 0. The documents of any other feed (archive pages included) are marked due ``SYNDICATE_FEED_LAZY_SECONDS``
-later: the API renders it when someone reads it first (``api.py``), and the pump at the latest
-then. Most feeds (one per contributor, section and agency) are read far less often than they
+is 0. The documents of any other feed (archive pages included) are marked due
+``SYNDICATE_FEED_LAZY_SECONDS`` later: the API renders one when someone reads it first
+(``api.py``), and the pump at the latest then. Most feeds (one per contributor, section and agency) are read far less often than they
 change, so this spares most renders (decisions/0007-lazy-renders.md).
 """
 
@@ -36,6 +36,12 @@ def is_eager(document: str, members: frozenset[str] | None, settings: Settings) 
         return True
     name, _ = catalog.split_document_id(document)
     return follows.is_followed(members, name)  # its archive pages too: followers walk them
+
+
+def members(client: redis.Redis, settings: Settings) -> frozenset[str] | None:
+    """The followed record as this process knows it (``FOLLOWED``); not read when every
+    document renders at once anyway."""
+    return None if everything_eager(settings) else FOLLOWED.get(client)
 
 
 def split(

@@ -23,7 +23,6 @@ from celery.signals import worker_ready, worker_shutdown
 from services.render import catalog, eagerness
 from services.render.dirty import DirtySet
 from services.render.documents import CONTENT_TYPES, FORMATS, last_modified, render_document
-from services.render.eagerness import FOLLOWED
 from services.render.entries import Tombstone, feed_updated, story_link, story_urn
 from services.render.feeds import Page
 from services.render.index import Index, stories_oldest_first
@@ -111,8 +110,7 @@ def _move(client: Any, event: Event, pipe: Any) -> list[str]:
         page_size=settings.feed_size,
         tombstone_expires=_tombstone_expiry(settings),
     )
-    members = None if eagerness.everything_eager(settings) else FOLLOWED.get(client)
-    eager, lazy = eagerness.split(documents, members, settings)
+    eager, lazy = eagerness.split(documents, eagerness.members(client, settings), settings)
     dirty = DirtySet(client)
     dirty.mark(eager, settings.feed_render_window, pipe)
     dirty.mark(lazy, settings.feed_lazy_seconds, pipe)
@@ -219,8 +217,7 @@ def _announced(document: str, client: Any, settings: Settings) -> bool:
     announces what it holds then (its stored ETags differ from the last announced)."""
     if catalog.split_document_id(document)[1] is not None:
         return False
-    members = None if eagerness.everything_eager(settings) else FOLLOWED.get(client)
-    return eagerness.is_eager(document, members, settings)
+    return eagerness.is_eager(document, eagerness.members(client, settings), settings)
 
 
 def _to_announce(client: Any, document: str, etags: dict[str, str], changed: list[str]) -> bool:

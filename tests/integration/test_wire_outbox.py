@@ -171,8 +171,10 @@ def test_an_item_whose_runs_never_finish_is_quarantined(
     monkeypatch.setattr(tasks, "_process", real_process)
 
     # two runs started and the worker died in each (as a parser that kills the process would)
-    store.start_run(redis_db, wire_id)
-    store.start_run(redis_db, wire_id)
+    for _ in range(2):
+        started = store.get_wire(redis_db, wire_id)
+        assert started is not None
+        store.begin_run(redis_db, started)
     assert tasks.process_wire(wire_id) == "quarantined"
     item = store.get_wire(redis_db, wire_id)
     assert item is not None and item.status == "quarantined" and item.error is not None
