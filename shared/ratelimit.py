@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from shared import keys
 from shared.auth import bearer_token, fingerprint, known_scope
 from shared.problems import problem
-from shared.redis_conn import get_redis
+from shared.redis_conn import Lua, get_redis
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ LEASES_KEPT = 4096
 #: KEYS[1] the client's TAT; ARGV emission interval (µs), capacity (burst × emission, µs), for
 #: tests only a fixed "now" (µs), and the requests wanted (a lease; one if it cannot be had
 #: whole); returns {allowed, retry-after µs, remaining, granted}
-_GCRA_LUA = """
+_GCRA = Lua(
+    """
 local emission = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local now
@@ -76,6 +77,7 @@ end
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(ahead / 1000) + 1)
 return {1, 0, math.floor((capacity - ahead) / emission), cost}
 """
+)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class Limiter:
     """The Redis side: one atomic GCRA step per request."""
 
     def __init__(self, client: redis.Redis) -> None:
-        self._script = client.register_script(_GCRA_LUA)
+        self._client = client
 
     def hit(
         self, client_id: str, limit: Limit, now_us: int | None = None, cost: int = 1
@@ -141,8 +143,8 @@ class Limiter:
             "" if now_us is None else now_us,
             max(1, cost),
         ]
-        allowed, retry_us, remaining, granted = self._script(
-            keys=[keys.rate_limit(client_id)], args=args
+        allowed, retry_us, remaining, granted = _GCRA(
+            self._client, [keys.rate_limit(client_id)], args
         )
         return Verdict(bool(allowed), int(retry_us), int(remaining), int(granted))
 

@@ -27,19 +27,34 @@ from typing import Any
 import redis
 
 from shared import keys
-from shared.redis_conn import text
+from shared.redis_conn import Lua, text
 
 # KEYS: dirty. ARGV: delay seconds, then members.
-_MARK = """
+_MARK = Lua(
+    """
 local t = redis.call('TIME')
 local due = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
 for i = 2, #ARGV do redis.call('ZADD', KEYS[1], 'LT', due, ARGV[i]) end
 return #ARGV - 1
 """
+)
+
+# The next claim number of a document (in the claims hash, KEYS[3]): larger than the last one
+# and than the time in microseconds, so a claim made after a restart still outranks older ones.
+_NEXT_CLAIM = """
+local function next_claim(member, now)
+  local last = tonumber(redis.call('HGET', KEYS[3], member) or '0')
+  local claim = string.format('%.0f', math.max(last + 1, math.floor(now * 1000000)))
+  redis.call('HSET', KEYS[3], member, claim)
+  return claim
+end
+"""
 
 # KEYS: dirty, rendering, claims. ARGV: limit, lease seconds.
 # Returns member, claim number, member, claim number, ...
-_CLAIM = """
+_CLAIM = Lua(
+    _NEXT_CLAIM
+    + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
@@ -55,20 +70,19 @@ for _, member in ipairs(due) do
   if not redis.call('ZSCORE', KEYS[2], member) then
     redis.call('ZREM', KEYS[1], member)
     redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), member)
-    local last = tonumber(redis.call('HGET', KEYS[3], member) or '0')
-    local claim = string.format('%.0f', math.max(last + 1, math.floor(now * 1000000)))
-    redis.call('HSET', KEYS[3], member, claim)
     out[#out + 1] = member
-    out[#out + 1] = claim
+    out[#out + 1] = next_claim(member, now)
   end
 end
 return out
 """
+)
 
 # KEYS: dirty, rendering, claims. ARGV: member, claim number, next due time (0: none).
 # Ends the claim if it is still the document's latest; returns 1 when nothing waits for it
 # (or only ``next due``), 0 when it was marked meanwhile (it renders again) or the claim is stale.
-_DONE = """
+_DONE = Lua(
+    """
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] or not redis.call('ZSCORE', KEYS[2], ARGV[1])
 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -77,12 +91,15 @@ if tonumber(ARGV[3]) > 0 then redis.call('ZADD', KEYS[1], 'LT', tonumber(ARGV[3]
 if marked then return 0 end
 return 1
 """
+)
 
 
 # KEYS: dirty, rendering, claims. ARGV: member, lease seconds.
 # Claims one document now, whenever it is due: returns its claim number, 0 when a renderer
 # holds it (its lease running), -1 when nothing is pending for it.
-_CLAIM_NOW = """
+_CLAIM_NOW = Lua(
+    _NEXT_CLAIM
+    + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local held = redis.call('ZSCORE', KEYS[2], ARGV[1])
@@ -94,11 +111,9 @@ end
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return -1 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
-local last = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
-local claim = string.format('%.0f', math.max(last + 1, math.floor(now * 1000000)))
-redis.call('HSET', KEYS[3], ARGV[1], claim)
-return claim
+return next_claim(ARGV[1], now)
 """
+)
 
 
 class DirtySet:
@@ -106,10 +121,6 @@ class DirtySet:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self._mark = client.register_script(_MARK)
-        self._claim = client.register_script(_CLAIM)
-        self._done = client.register_script(_DONE)
-        self._claim_now = client.register_script(_CLAIM_NOW)
         self._keys = [keys.feeds_dirty(), keys.feeds_rendering(), keys.feed_claims()]
 
     def mark(self, documents: Iterable[str], delay: float, pipe: Any = None) -> int:
@@ -119,20 +130,20 @@ class DirtySet:
         if not members:
             return 0
         if pipe is not None:
-            self._mark(keys=[keys.feeds_dirty()], args=[delay, *members], client=pipe)
+            _MARK(pipe, [keys.feeds_dirty()], [delay, *members])
             return 0
-        return int(self._mark(keys=[keys.feeds_dirty()], args=[delay, *members]))
+        return int(_MARK(self.client, [keys.feeds_dirty()], [delay, *members]))
 
     def claim(self, limit: int, lease: float) -> list[tuple[str, int]]:
         """Up to ``limit`` due documents no renderer holds, each with its claim number (hand it
         to ``done``, and to the store as the render's fencing token)."""
-        flat = self._claim(keys=self._keys, args=[limit, lease])
+        flat = _CLAIM(self.client, self._keys, [limit, lease])
         return [(text(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
     def claim_now(self, document: str, lease: float) -> int | None:
         """Claim ``document`` now, however far off its due time (a reader wants it): its
         claim number; ``0`` when a renderer holds it now; ``None`` when nothing is pending."""
-        claim = int(self._claim_now(keys=self._keys, args=[document, lease]))
+        claim = int(_CLAIM_NOW(self.client, self._keys, [document, lease]))
         return None if claim < 0 else claim
 
     def done(self, document: str, claim: int, next_due: float | None = None) -> bool:
@@ -140,7 +151,7 @@ class DirtySet:
         ``next_due`` (epoch seconds: when a tombstone it shows expires). ``False`` when it was
         marked during the render (it is claimed again at once, its mark's window permitting) or
         when the claim is no longer the document's latest (the lease ran out)."""
-        return bool(self._done(keys=self._keys, args=[document, claim, next_due or 0]))
+        return bool(_DONE(self.client, self._keys, [document, claim, next_due or 0]))
 
     def pending(self) -> int:
         """Documents waiting to render or being rendered."""

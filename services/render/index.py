@@ -31,7 +31,7 @@ import redis
 from services.render.catalog import FeedInfo, document_id
 from shared import keys, leftovers, stories
 from shared.models import Story
-from shared.redis_conn import text
+from shared.redis_conn import Lua, text
 
 # The civil date (UTC) of an epoch-seconds score (H. Hinnant's days-to-civil algorithm).
 _DATE = """
@@ -54,7 +54,7 @@ end
 
 # KEYS: entries, pages, tombstones. ARGV: story id, score (its date), page size.
 # Returns {score, closed page label or "", previous page label or "", the old score or ""}.
-_JOIN = (
+_JOIN = Lua(
     _DATE
     + """
 local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -75,13 +75,15 @@ return {ARGV[2], '', '', old or ''}
 )
 
 # KEYS: entries, tombstones. ARGV: story id, tombstone expiry (0: none). Returns the score or nil.
-_LEAVE = """
+_LEAVE = Lua(
+    """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score then return false end
 redis.call('ZREM', KEYS[1], ARGV[1])
 if tonumber(ARGV[2]) > 0 then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end
 return score
 """
+)
 
 
 def date_score(story: Story) -> float:
@@ -105,8 +107,6 @@ class Index:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self._join = client.register_script(_JOIN)
-        self._leave = client.register_script(_LEAVE)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -136,11 +136,7 @@ class Index:
             for name in names:
                 first_seen = replace(feeds[name], created=feeds[name].created or created)
                 pipe.hsetnx(keys.feed_registry(), name, first_seen.to_json())
-                self._join(
-                    keys=self._keys(name),
-                    args=[story.id, repr(date_score(story)), page_size],
-                    client=pipe,
-                )
+                _JOIN(pipe, self._keys(name), [story.id, repr(date_score(story)), page_size])
             joined = pipe.execute()[1::2]
             lookups: list[tuple[str, float]] = []
             for name, (score, closed, previous, was) in zip(names, joined, strict=True):
@@ -157,9 +153,10 @@ class Index:
                 if page:
                     documents.add(document_id(name, page))
             for name in old - set(feeds):
-                score = self._leave(
-                    keys=[keys.feed_entries(name), keys.feed_tombstones(name)],
-                    args=[story.id, tombstone_expires],
+                score = _LEAVE(
+                    client,
+                    [keys.feed_entries(name), keys.feed_tombstones(name)],
+                    [story.id, tombstone_expires],
                 )
                 documents.add(name)
                 if score is not None and (page := self.page_of(name, float(score))):

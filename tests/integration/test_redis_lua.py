@@ -1,0 +1,37 @@
+"""``shared.redis_conn.Lua``: one round trip on a client or inside a pipeline."""
+
+from __future__ import annotations
+
+import redis
+
+from shared.redis_conn import Lua
+
+INCR_BY = Lua("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+
+
+def _calls(client: redis.Redis, command: str) -> int:
+    stats = client.info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
+def test_on_a_client_it_runs_by_sha_and_loads_itself_when_redis_lost_it(
+    redis_db: redis.Redis,
+) -> None:
+    redis_db.script_flush()
+    assert INCR_BY(redis_db, ["counter"], [2]) == 2  # not known yet: sent with its text
+    assert INCR_BY(redis_db, ["counter"], [3]) == 5  # known now: by its SHA1
+    assert redis_db.script_exists(INCR_BY.sha) == [True]
+    redis_db.script_flush()  # as after a restart of Redis
+    assert INCR_BY(redis_db, ["counter"], [1]) == 6
+
+
+def test_in_a_pipeline_it_costs_no_extra_round_trip(redis_db: redis.Redis) -> None:
+    redis_db.config_resetstat()
+    pipe = redis_db.pipeline(transaction=False)
+    pipe.set("other", "x")
+    INCR_BY(pipe, ["counter"], [4])
+    INCR_BY(pipe, ["counter"], [1])
+    assert pipe.execute() == [True, 4, 5]
+    # redis-py's registered scripts ask SCRIPT EXISTS before every pipeline that holds one
+    assert _calls(redis_db, "script|exists") == 0
+    assert _calls(redis_db, "eval") == 2
