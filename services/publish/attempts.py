@@ -22,10 +22,11 @@ from services.publish import chains, meters, schedule, store
 from services.publish.channels import CHANNELS, Outbound, Stop
 from services.publish.deliveries import judge
 from services.publish.targets import http_client, webhook_guard
-from shared import leftovers, metrics
+from shared import keys, leftovers, metrics
 from shared.errors import DeliveryError, TargetRefused
 from shared.logging import add, bind
 from shared.models import Attempt, Delivery
+from shared.redis_conn import text
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,21 +64,37 @@ def attempt_lease(settings: Settings) -> float:
 
 
 def run(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings) -> Result:
-    """Make the next attempt of a delivery if it is due and nobody else is making it."""
+    """Make the next attempt of a delivery if it is due and nobody else is making it.
+
+    About six round trips to Redis: take the lock and read the delivery; read what to send;
+    take a slot; after the request, free the slot, wake a waiter, record the attempt and find
+    the next version's delivery; settle, count and unlock; and what a settlement needs."""
     held = schedule.lock(client, delivery_id, attempt_lease(settings))
-    if not held.acquire():
+    pipe = client.pipeline(transaction=False)
+    held.fill_acquire(pipe)
+    pipe.get(keys.delivery(delivery_id))  # read after the lock is ours: the latest record
+    got, raw = pipe.execute()
+    if not got:
         schedule.schedule(client, delivery_id, now + BUSY_POKE, only_if_absent=True)
         log.info("delivery %s busy: another worker is attempting it", delivery_id)
         return Result("busy")
     try:
         with bind(delivery_id=delivery_id):  # the ids the attempt adds end with it
-            return _run_locked(client, delivery_id, now, settings)
+            delivery = Delivery.model_validate_json(raw) if raw else None
+            return _run_locked(client, held, delivery_id, delivery, now, settings)
     finally:
-        leftovers.release(held.release)  # Redis away: released before the next task
+        if not held.released:
+            leftovers.release(held.release)  # Redis away: released before the next task
 
 
-def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: Settings) -> Result:
-    delivery = store.get_delivery(client, delivery_id)
+def _run_locked(
+    client: redis.Redis,
+    held: schedule.Lock,
+    delivery_id: str,
+    delivery: Delivery | None,
+    now: datetime,
+    settings: Settings,
+) -> Result:
     if delivery is not None:  # every line about this attempt names what it delivers
         add(event_id=delivery.event_id, subscription_id=delivery.subscription_id,
             story_id=delivery.story_id)  # fmt: skip
@@ -97,17 +114,16 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
     if isinstance(prepared, Stop):
         return _stop(client, delivery, prepared, now, settings)
     sub_id = delivery.subscription_id
-    limit = channel.slot_limit(client, delivery, settings)
-    if not schedule.acquire_slot(client, sub_id, delivery.id, now, attempt_lease(settings), limit):
-        schedule.add_waiter(client, sub_id, delivery.id, now)
-        schedule.schedule(client, delivery.id, now + SLOT_POLL)
-        return Result("waiting for a slot")
-    schedule.remove_waiter(client, sub_id, delivery.id)
+    lease = attempt_lease(settings)
+    if not schedule.acquire_slot(
+        client, sub_id, delivery.id, now, lease, prepared.slots, look_again=now + SLOT_POLL
+    ):
+        return Result("waiting for a slot")  # it waits for a slot, and is due again
     try:
         sent = send(prepared, settings)
-    finally:
+    except BaseException:
         leftovers.release(functools.partial(schedule.release_slot, client, sub_id, delivery.id))
-    waiter = schedule.pop_waiter(client, sub_id)
+        raise
     ended = now + timedelta(milliseconds=sent.latency_ms)
     made = len(delivery.attempts) - delivery.schedule_start + 1
     outcome = judge(sent.status, sent.headers, made, settings.webhook_retry_schedule, ended)
@@ -125,9 +141,7 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
     if outcome.verdict == "retry":
         when = ended + timedelta(seconds=outcome.delay or 0)
         updated = delivery.model_copy(update={"attempts": attempts, "next_attempt_at": when})
-        written = store.record(
-            client, updated, due=when, retention_seconds=keep, now=ended, expect=delivery
-        )
+        due, dead_at = when, None
     else:
         state = {"succeeded": "succeeded", "dead": "dead", "gone": "failed"}[outcome.verdict]
         reason = None
@@ -141,16 +155,23 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
                 "reason": reason,
             }
         )
-        dead_at = None if outcome.verdict == "succeeded" else ended
-        written = store.record(
-            client,
-            updated,
-            due=None,
-            dead_at=dead_at,
-            retention_seconds=keep,
-            now=ended,
-            expect=delivery,
-        )
+        due, dead_at = None, (None if outcome.verdict == "succeeded" else ended)
+    # the slot freed, its longest waiter popped, the attempt recorded, the next version's
+    # delivery looked up: one round trip
+    pipe = client.pipeline(transaction=False)
+    schedule.release_slot(pipe, sub_id, delivery.id)
+    schedule.fill_pop_waiter(pipe, sub_id)
+    store.fill_record(
+        pipe, updated, due=due, dead_at=dead_at, retention_seconds=keep, now=ended, expect=delivery
+    )
+    chains.fill_next_of(pipe, delivery.id)
+    try:
+        _, popped, written, follower = pipe.execute()
+    except BaseException:
+        leftovers.release(functools.partial(schedule.release_slot, client, sub_id, delivery.id))
+        raise
+    waiter = schedule.popped_waiter(popped)
+    wake = [w for w in (waiter,) if w and w != delivery.id]
     if not written:
         # this attempt outlived its lock (a paused process): a newer attempt or a replay has
         # written since, and its record stands; the partner drops this one by its webhook-id
@@ -158,20 +179,27 @@ def _run_locked(client: redis.Redis, delivery_id: str, now: datetime, settings: 
             "delivery %s: attempt %d finished late (%s); a newer record stands, not recorded",
             delivery.id, attempt.number, sent.error or sent.status,
         )  # fmt: skip
-        return Result("late", tuple(w for w in (waiter,) if w and w != delivery.id))
-    channel.settle(client, delivery, outcome, ended, settings)
-    metrics.record(
-        client,
-        *meters.attempted(delivery, outcome, sent.status, made, sent.latency_ms / 1000, ended),
+        return Result("late", tuple(wake))
+    # what the outcome does to the subscription, the metrics and the unlock: one more
+    pipe = client.pipeline(transaction=False)
+    channel.settle(client, pipe, delivery, outcome, ended, settings)
+    metrics.fill(
+        pipe, *meters.attempted(delivery, outcome, sent.status, made, sent.latency_ms / 1000, ended)
     )
+    held.fill_release(pipe)
+    try:
+        pipe.execute()
+        held.released = True
+    except redis.RedisError:
+        log.warning("delivery %s: attempt recorded, its metrics not (Redis unavailable)",
+                    delivery.id)  # fmt: skip
     log.info(
         "delivery %s (%s %s) to %s: attempt %d %s (%s)",
         delivery.id, delivery.channel, delivery.event_id, sub_id, attempt.number,
         outcome.verdict, sent.error or sent.status,
     )  # fmt: skip
-    wake = [w for w in (waiter,) if w and w != delivery.id]
-    if outcome.verdict != "retry":
-        wake.extend(_next(client, delivery))
+    if outcome.verdict != "retry" and follower:
+        wake.append(text(follower))
     return Result(outcome.verdict, tuple(wake))
 
 

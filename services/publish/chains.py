@@ -9,13 +9,15 @@ it is not attempted before the earlier one has succeeded or given up, and is wok
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
 from shared import keys
 from shared.ids import derived_id
-from shared.models import Delivery
+from shared.models import Delivery, Story
 from shared.redis_conn import text
 
 
@@ -31,19 +33,63 @@ def recipients(client: redis.Redis, story_id: str) -> dict[str, str]:
     return {text(sub): text(delivery) for sub, delivery in raw.items()}
 
 
-def link(
-    client: redis.Redis, story_id: str, delivery: Delivery, retention_seconds: float | None = None
+def _fill_link(
+    pipe: Any, story_id: str, delivery: Delivery, retention_seconds: float | None
 ) -> None:
-    """Make ``delivery`` the subscription's latest of this story and chain it after the
-    previous one (idempotent: a fan-out that runs twice links the same things). The chain link
-    only wakes the later delivery early (it also looks by itself), so it lives as long as
-    finished deliveries do."""
-    pipe = client.pipeline(transaction=True)
     pipe.hset(keys.story_recipients(story_id), delivery.subscription_id, delivery.id)
     if delivery.after:
         ttl = int(retention_seconds) if retention_seconds is not None else None
         pipe.set(keys.delivery_next(delivery.after), delivery.id, ex=ttl)
+
+
+def link_all_and_finish(
+    client: redis.Redis,
+    story_id: str,
+    version: int,
+    event_id: str,
+    deliveries: list[Delivery],
+    retention_seconds: float | None = None,
+) -> None:
+    """Make each of a version's deliveries the subscription's latest of the story, chained
+    after the previous one, then mark the version's fan-out done (later versions may fan out;
+    it waits no more): one transaction, so a later version that sees this one fanned out also
+    sees all its links. Idempotent: a fan-out that runs twice links the same things. A chain
+    link only wakes the later delivery early (it also looks by itself), so it lives as long as
+    finished deliveries do."""
+    pipe = client.pipeline(transaction=True)
+    for delivery in deliveries:
+        _fill_link(pipe, story_id, delivery, retention_seconds)
+    _fill_finish(pipe, story_id, version, event_id)
     pipe.execute()
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a story version stands in its chain, with the version itself."""
+
+    fanned_out: bool  # this version's fan-out is done
+    previous_fanned_out: bool  # the previous version's is (or there is none)
+    recipients: dict[str, str]  # as ``recipients``, read after the previous version's state
+    story: Story | None  # the version
+
+
+def read_state(client: redis.Redis, story_id: str, version: int, previous: int | None) -> State:
+    """What a fan-out of ``version`` reads first, in one round trip. The recipients are read
+    after the previous version's state, and its fan-out links and finishes in one transaction,
+    so when that version is seen fanned out its recipients are all there."""
+    pipe = client.pipeline(transaction=False)
+    pipe.sismember(keys.story_fanned_out(story_id), str(version))
+    if previous:
+        pipe.sismember(keys.story_fanned_out(story_id), str(previous))
+    pipe.hgetall(keys.story_recipients(story_id))
+    pipe.lindex(keys.story_versions(story_id), version - 1)
+    done, *previous_done, raw, story = pipe.execute()
+    return State(
+        fanned_out=bool(done),
+        previous_fanned_out=bool(previous_done[0]) if previous_done else True,
+        recipients={text(sub): text(delivery) for sub, delivery in raw.items()},
+        story=Story.model_validate_json(story) if story else None,
+    )
 
 
 def next_of(client: redis.Redis, delivery_id: str) -> str | None:
@@ -52,17 +98,19 @@ def next_of(client: redis.Redis, delivery_id: str) -> str | None:
     return text(raw) if raw else None
 
 
+def fill_next_of(pipe: Any, delivery_id: str) -> None:
+    """``next_of`` queued on a pipeline; its reply is the id (bytes) or ``None``."""
+    pipe.get(keys.delivery_next(delivery_id))
+
+
 def is_fanned_out(client: redis.Redis, story_id: str, version: int) -> bool:
     return bool(client.sismember(keys.story_fanned_out(story_id), str(version)))
 
 
-def finish_fanout(client: redis.Redis, story_id: str, version: int, event_id: str) -> None:
-    """The version's fan-out is done: later versions may fan out; it waits no more."""
-    pipe = client.pipeline(transaction=True)
+def _fill_finish(pipe: Any, story_id: str, version: int, event_id: str) -> None:
     pipe.sadd(keys.story_fanned_out(story_id), str(version))
     pipe.zrem(keys.fanouts_due(), event_id)
     pipe.hdel(keys.fanouts_parked(), event_id)
-    pipe.execute()
 
 
 def drop_parked(client: redis.Redis, event_id: str) -> None:

@@ -40,6 +40,7 @@ class Outbound:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     signed_at: int | None = None  # the webhook-timestamp, for the attempt log
+    slots: int = 1  # how many attempts of the subscription may be in flight at once
 
 
 @dataclass(frozen=True)
@@ -56,23 +57,24 @@ class Channel(Protocol):
         self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
     ) -> Outbound | Stop: ...
 
-    def slot_limit(self, client: redis.Redis, delivery: Delivery, settings: Settings) -> int: ...
-
     def settle(
         self,
         client: redis.Redis,
+        pipe: Any,
         delivery: Delivery,
         outcome: Outcome,
         now: datetime,
         settings: Settings,
-    ) -> None: ...
+    ) -> None:
+        """What the outcome does to the subscription; writes that need no answer may go on
+        ``pipe``, which the attempt runs next."""
 
 
 class WebhookChannel:
     def prepare(
         self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
     ) -> Outbound | Stop:
-        sub, body = self._load(client, delivery)
+        sub, body, failing = self._load(client, delivery)
         if sub is None:
             return Stop("failed", "not sent: the subscription was deleted")
         if sub.disabled:
@@ -85,31 +87,29 @@ class WebhookChannel:
             return Stop("failed", f"not sent: event {delivery.event_id} is no longer stored", True)
         timestamp = int(now.timestamp())
         headers = webhook_headers(signing_secrets(sub, now), delivery.event_id, timestamp, body)
-        return Outbound(sub.url, body, headers, signed_at=timestamp)
+        # a failing subscription gets one attempt in flight (a probe), a healthy one N
+        slots = 1 if failing else settings.webhook_max_in_flight
+        return Outbound(sub.url, body, headers, signed_at=timestamp, slots=slots)
 
     @staticmethod
-    def _load(client: redis.Redis, delivery: Delivery) -> tuple[Subscription | None, bytes | None]:
-        """The subscription and the body to send (``None`` if its event is gone); a story
-        event's three reads (subscription, event, story version) go in one round trip."""
-        if delivery.event_type == "feed.updated":
-            sub = store.get_subscription(client, delivery.subscription_id)
-            update = store.get_feed_update(client, delivery.event_id)
-            return sub, feed_update_payload(update) if update is not None else None
-        sub, event, story = store.load_for_attempt(client, delivery)
-        if event is None:
-            return sub, None
+    def _load(
+        client: redis.Redis, delivery: Delivery
+    ) -> tuple[Subscription | None, bytes | None, bool]:
+        """The subscription, the body to send (``None`` if its event is gone) and whether the
+        subscription is failing, read in one round trip (``store.load_for_attempt``)."""
+        loaded = store.load_for_attempt(client, delivery)
+        if loaded.update is not None:
+            return loaded.subscription, feed_update_payload(loaded.update), loaded.failing
+        if loaded.event is None:
+            return loaded.subscription, None, loaded.failing
+        story = loaded.story
         data: dict[str, Any] = story.to_json_dict() if story is not None else {}
-        return sub, payload(event, data)
-
-    def slot_limit(self, client: redis.Redis, delivery: Delivery, settings: Settings) -> int:
-        """A failing subscription gets one attempt in flight (a probe), a healthy one N."""
-        if store.failing_since(client, delivery.subscription_id) is not None:
-            return 1
-        return settings.webhook_max_in_flight
+        return loaded.subscription, payload(loaded.event, data), loaded.failing
 
     def settle(
         self,
         client: redis.Redis,
+        pipe: Any,
         delivery: Delivery,
         outcome: Outcome,
         now: datetime,
@@ -117,7 +117,7 @@ class WebhookChannel:
     ) -> None:
         sub_id = delivery.subscription_id
         if outcome.verdict == "succeeded":
-            store.note_success(client, sub_id)
+            store.note_success(pipe, sub_id)
             return
         if outcome.verdict == "gone":
             gone = (
@@ -166,15 +166,13 @@ class WebSubChannel:
             sub.secret,
             feed.body,
         )
-        return Outbound(sub.callback, feed.body, headers)
-
-    def slot_limit(self, client: redis.Redis, delivery: Delivery, settings: Settings) -> int:
-        """One at a time per subscription (it is per topic): feed bytes never overtake."""
-        return 1
+        # one at a time per subscription (it is per topic): feed bytes never overtake
+        return Outbound(sub.callback, feed.body, headers, slots=1)
 
     def settle(
         self,
         client: redis.Redis,
+        pipe: Any,
         delivery: Delivery,
         outcome: Outcome,
         now: datetime,

@@ -64,65 +64,67 @@ def first_attempt(now: datetime, settings: Settings) -> tuple[datetime, datetime
 def story_event(
     client: redis.Redis, event: Event, now: datetime, settings: Settings | None = None
 ) -> FanOut:
-    """The deliveries of a story event, or ``waiting`` when an earlier version must go first."""
+    """The deliveries of a story event, or ``waiting`` when an earlier version must go first.
+
+    A handful of round trips whatever the number of subscriptions: the chain's state and the
+    story version in one, the subscriptions, every delivery's creation in one, and every chain
+    link with the end of the fan-out in one transaction."""
     settings = settings or get_settings()
     story_id, version = event.story_id, event.version
     if story_id is None or version is None:
         return FanOut(_plain(client, event, now, settings))
-    if chains.is_fanned_out(client, story_id, version):
+    state = chains.read_state(client, story_id, version, event.previous_version)
+    if state.fanned_out:
         # a redelivered message (or a nudge): its deliveries exist and are scheduled; relinking
         # them now could move the chain back behind a later version
         chains.drop_parked(client, event.id)
         return FanOut()
-    awaited = version_to_await(
-        event.previous_version,
-        lambda v: chains.is_fanned_out(client, story_id, v),
-        lambda v: stories.get_event(client, chains.event_id_of(story_id, v)) is not None,
-    )
-    if awaited is not None:
-        chains.park_fanout(client, event.id, now, now + FANOUT_POLL)
-        chains.park_if_absent(
-            client, chains.event_id_of(story_id, awaited), now, now + FANOUT_NUDGE
+    sent_before = state.recipients
+    if not state.previous_fanned_out:
+        awaited = version_to_await(
+            event.previous_version,
+            lambda v: chains.is_fanned_out(client, story_id, v),
+            lambda v: stories.get_event(client, chains.event_id_of(story_id, v)) is not None,
         )
-        return FanOut(waiting=True)
-    story = stories.get_version(client, story_id, version)
+        if awaited is not None:
+            chains.park_fanout(client, event.id, now, now + FANOUT_POLL)
+            chains.park_if_absent(
+                client, chains.event_id_of(story_id, awaited), now, now + FANOUT_NUDGE
+            )
+            return FanOut(waiting=True)
+        sent_before = chains.recipients(client, story_id)  # read again: it may have grown since
+    story = state.story
     named = named_feeds.named_feeds(settings)
-    sent_before = chains.recipients(client, story_id)
-    made: list[str] = []
+    at, due = first_attempt(now, settings)
+    wanted: list[Delivery] = []
     for sub in store.list_subscriptions(client):
         earlier = sent_before.get(sub.id)
-        if not (
-            matches(sub, event, story, named) or (earlier is not None and follows_up(sub, event))
-        ):
-            continue
-        delivery = _new(client, event, sub.id, now, settings, after=earlier)
-        chains.link(client, story_id, delivery, settings.delivery_retention_seconds)
-        made.append(delivery.id)
-    chains.finish_fanout(client, story_id, version, event.id)
-    return FanOut(made)
+        if matches(sub, event, story, named) or (earlier is not None and follows_up(sub, event)):
+            wanted.append(_delivery(event, sub.id, now, at, after=earlier))
+    made = _create(client, wanted, due, settings)
+    chains.link_all_and_finish(
+        client, story_id, version, event.id, made, settings.delivery_retention_seconds
+    )
+    return FanOut([delivery.id for delivery in made])
 
 
 def _plain(client: redis.Redis, event: Event, now: datetime, settings: Settings) -> list[str]:
     """An event about no story version (none is emitted today): no chain, no named feeds."""
-    made = []
-    for sub in store.list_subscriptions(client):
-        if matches(sub, event):
-            made.append(_new(client, event, sub.id, now, settings, after=None).id)
-    return made
-
-
-def _new(
-    client: redis.Redis,
-    event: Event,
-    sub_id: str,
-    now: datetime,
-    settings: Settings,
-    after: str | None,
-) -> Delivery:
-    """Create (or, made before, find) the event's delivery to one subscription."""
-    delivery_id = delivery_id_for(event.id, sub_id)
     at, due = first_attempt(now, settings)
-    delivery = Delivery(
+    wanted = [
+        _delivery(event, sub.id, now, at, after=None)
+        for sub in store.list_subscriptions(client)
+        if matches(sub, event)
+    ]
+    return [delivery.id for delivery in _create(client, wanted, due, settings)]
+
+
+def _delivery(
+    event: Event, sub_id: str, now: datetime, at: datetime, after: str | None
+) -> Delivery:
+    """The event's delivery to one subscription, first attempted ``at`` (pure)."""
+    delivery_id = delivery_id_for(event.id, sub_id)
+    return Delivery(
         id=delivery_id,
         subscription_id=sub_id,
         event_id=event.id,
@@ -133,9 +135,17 @@ def _new(
         version=event.version,
         after=after if after != delivery_id else None,
     )
-    if store.create_delivery(client, delivery, due, settings.delivery_retention_seconds):
-        return delivery
-    return store.get_delivery(client, delivery.id) or delivery
+
+
+def _create(
+    client: redis.Redis, wanted: list[Delivery], due: datetime, settings: Settings
+) -> list[Delivery]:
+    """Create every delivery in one round trip, each in the schedule at ``due``; one made
+    before (the fan-out ran twice) is taken as stored."""
+    created = store.create_deliveries(client, wanted, due, settings.delivery_retention_seconds)
+    existing = [d.id for d, new in zip(wanted, created, strict=True) if not new]
+    stored = {d.id: d for d in store.get_deliveries(client, existing)}
+    return [d if new else stored.get(d.id, d) for d, new in zip(wanted, created, strict=True)]
 
 
 def feed_update(
@@ -145,34 +155,35 @@ def feed_update(
     settings = settings or get_settings()
     keep = settings.delivery_retention_seconds
     at, due = first_attempt(now, settings)
-    made: list[str] = []
+    wanted: list[Delivery] = []
     hooks = [sub for sub in store.list_subscriptions(client) if matches_feed_update(sub, update)]
     if hooks:  # the record is the body of feed.updated webhooks; nobody else reads it
         store.save_feed_update(client, update, keep)
     for sub in hooks:
-        delivery = Delivery(
-            id=delivery_id_for(update.id, sub.id),
-            subscription_id=sub.id,
-            event_id=update.id,
-            event_type="feed.updated",
-            created_at=now,
-            next_attempt_at=at,
-        )
-        store.create_delivery(client, delivery, due, keep)
-        made.append(delivery.id)
-    followers = websub_store.active_many(client, update.feed, sorted(update.etags), now)
-    for fmt, etag in sorted(update.etags.items()):
-        for wsub in followers.get(fmt, []):
-            delivery = Delivery(
-                id=distribution_id_for(wsub.id, etag),
-                subscription_id=wsub.id,
+        wanted.append(
+            Delivery(
+                id=delivery_id_for(update.id, sub.id),
+                subscription_id=sub.id,
                 event_id=update.id,
                 event_type="feed.updated",
                 created_at=now,
                 next_attempt_at=at,
-                channel="websub",
-                etag=etag,
             )
-            store.create_delivery(client, delivery, due, keep)
-            made.append(delivery.id)
-    return made
+        )
+    followers = websub_store.active_many(client, update.feed, sorted(update.etags), now)
+    for fmt, etag in sorted(update.etags.items()):
+        for wsub in followers.get(fmt, []):
+            wanted.append(
+                Delivery(
+                    id=distribution_id_for(wsub.id, etag),
+                    subscription_id=wsub.id,
+                    event_id=update.id,
+                    event_type="feed.updated",
+                    created_at=now,
+                    next_attempt_at=at,
+                    channel="websub",
+                    etag=etag,
+                )
+            )
+    store.create_deliveries(client, wanted, due, keep)
+    return [delivery.id for delivery in wanted]

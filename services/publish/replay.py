@@ -7,7 +7,6 @@ delay, like a new delivery); the attempt log goes on from where it was.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,6 +14,7 @@ import redis
 
 from services.publish import schedule, store, websub_store
 from services.publish.fanout import first_attempt
+from shared import leftovers
 from shared.errors import Conflict, NotFound, SyndicateError
 from shared.models import Delivery
 from shared.settings import Settings, get_settings
@@ -64,8 +64,7 @@ def replay(
         store.record(client, again, due=due)
         return again
     finally:
-        with contextlib.suppress(redis.exceptions.LockError):
-            held.release()
+        leftovers.release(held.release)  # Redis away: released before the next task
 
 
 def _check_target(client: redis.Redis, delivery: Delivery, now: datetime) -> None:

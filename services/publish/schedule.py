@@ -8,12 +8,14 @@ by itself. The attempt then sets the real next time, or removes the delivery whe
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from typing import Any
 
 import redis
 
 from shared import keys
-from shared.redis_conn import text
+from shared.redis_conn import Lua, text
 
 # KEYS: a due set; ARGV: now, lease-until, limit
 _CLAIM_DUE = """
@@ -22,15 +24,31 @@ for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids
 """
 
-# KEYS: in-flight set; ARGV: member, now, lease-until, limit
-_ACQUIRE_SLOT = """
+# KEYS: in-flight set, waiting set, due set; ARGV: member, now, lease-until, limit, look again
+# at (or ''). A slot taken ends the member's wait; none free: it waits, and is due again then.
+_ACQUIRE_SLOT = Lua(
+    """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
   return 1
+end
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 end
 return 0
 """
+)
+
+# KEYS: a lock; ARGV: its holder's token. Deletes the lock only if that holder still has it.
+_UNLOCK = Lua(
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+)
 
 
 def schedule(
@@ -79,22 +97,32 @@ def acquire_slot(
     now: datetime,
     lease_seconds: float,
     limit: int,
+    look_again: datetime | None = None,
 ) -> bool:
-    """Take one of the subscription's ``limit`` in-flight slots. A slot whose holder died frees
-    itself when its lease ends."""
-    got = client.eval(
-        _ACQUIRE_SLOT,
-        1,
-        keys.deliveries_in_flight(subscription_id),
-        delivery_id,
-        now.timestamp(),
-        now.timestamp() + lease_seconds,
-        limit,
+    """Take one of the subscription's ``limit`` in-flight slots (and end the delivery's wait
+    for one). A slot whose holder died frees itself when its lease ends. With ``look_again``,
+    a delivery that finds none free waits for one (``pop_waiter``) and is due again then; all
+    in one round trip."""
+    got = _ACQUIRE_SLOT(
+        client,
+        [
+            keys.deliveries_in_flight(subscription_id),
+            keys.deliveries_waiting(subscription_id),
+            keys.deliveries_due(),
+        ],
+        [
+            delivery_id,
+            now.timestamp(),
+            now.timestamp() + lease_seconds,
+            limit,
+            "" if look_again is None else look_again.timestamp(),
+        ],
     )
     return bool(got)
 
 
-def release_slot(client: redis.Redis, subscription_id: str, delivery_id: str) -> None:
+def release_slot(client: Any, subscription_id: str, delivery_id: str) -> None:
+    """Free the delivery's slot (on a pipeline: queued with what the caller runs)."""
     client.zrem(keys.deliveries_in_flight(subscription_id), delivery_id)
 
 
@@ -103,24 +131,48 @@ def in_flight(client: redis.Redis, subscription_id: str, now: datetime) -> int:
     return int(client.zcount(key, now.timestamp(), "+inf"))
 
 
-def add_waiter(client: redis.Redis, subscription_id: str, delivery_id: str, now: datetime) -> None:
-    """Remember a delivery that found every slot taken, to be woken when one frees."""
-    client.zadd(keys.deliveries_waiting(subscription_id), {delivery_id: now.timestamp()}, nx=True)
-
-
-def remove_waiter(client: redis.Redis, subscription_id: str, delivery_id: str) -> None:
-    client.zrem(keys.deliveries_waiting(subscription_id), delivery_id)
-
-
 def pop_waiter(client: redis.Redis, subscription_id: str) -> str | None:
     """The delivery that has waited longest for a slot of this subscription, if any."""
-    popped = client.zpopmin(keys.deliveries_waiting(subscription_id), 1)
-    return text(popped[0][0]) if popped else None
+    return popped_waiter(client.zpopmin(keys.deliveries_waiting(subscription_id), 1))
 
 
-def lock(client: redis.Redis, delivery_id: str, seconds: float) -> redis.lock.Lock:
-    """The lock one attempt holds, so a redelivered task cannot send the same attempt twice."""
-    held: redis.lock.Lock = client.lock(
-        keys.delivery_lock(delivery_id), timeout=seconds, blocking=False
-    )
-    return held
+def fill_pop_waiter(pipe: Any, subscription_id: str) -> None:
+    """``pop_waiter`` queued on a pipeline; ``popped_waiter`` reads its reply."""
+    pipe.zpopmin(keys.deliveries_waiting(subscription_id), 1)
+
+
+def popped_waiter(reply: Any) -> str | None:
+    return text(reply[0][0]) if reply else None
+
+
+class Lock:
+    """The lock one attempt (or a replay) holds on a delivery, so a redelivered task cannot
+    send the same attempt twice: a random token under a lease, released only by its holder.
+    Taking and releasing it can join the pipelines the attempt runs anyway."""
+
+    def __init__(self, client: redis.Redis, delivery_id: str, seconds: float) -> None:
+        self.client = client
+        self.key = keys.delivery_lock(delivery_id)
+        self.token = secrets.token_hex(16)
+        self.milliseconds = max(1, int(seconds * 1000))
+        self.released = False
+
+    def fill_acquire(self, pipe: Any) -> None:
+        """Queue the taking; its reply is truthy when the lock was free."""
+        pipe.set(self.key, self.token, nx=True, px=self.milliseconds)
+
+    def acquire(self) -> bool:
+        return bool(self.client.set(self.key, self.token, nx=True, px=self.milliseconds))
+
+    def fill_release(self, pipe: Any) -> None:
+        _UNLOCK(pipe, [self.key], [self.token])
+
+    def release(self) -> None:
+        """Release it if it is still ours (once its lease ran out, someone else may hold it)."""
+        _UNLOCK(self.client, [self.key], [self.token])
+        self.released = True
+
+
+def lock(client: redis.Redis, delivery_id: str, seconds: float) -> Lock:
+    """The lock of one attempt of ``delivery_id`` (not taken yet), with a lease of ``seconds``."""
+    return Lock(client, delivery_id, seconds)

@@ -13,16 +13,19 @@ new entries are written (trim on write), and a received ``feed.updated`` lives a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
 from shared import keys, stories
 from shared.models import Delivery, Event, FeedUpdate, Story, Subscription
-from shared.redis_conn import text
+from shared.redis_conn import Lua, text
 
 # KEYS: delivery, subscription's deliveries, due set; ARGV: json, created score, due score
-_CREATE_DELIVERY = """
+_CREATE_DELIVERY = Lua(
+    """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[4])
   redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
@@ -32,13 +35,15 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
 end
 return 0
 """
+)
 
 
 # KEYS: delivery, due set, dead set, feed update (or the delivery again);
 # ARGV: json, id, due score or '', dead score or '', ttl (0: none), expected attempts or '',
 #       expected replays or '', dead letters older than this leave the list or '',
 #       '1' to extend the feed update's life by the ttl
-_RECORD = """
+_RECORD = Lua(
+    """
 if ARGV[6] ~= '' then
   local raw = redis.call('GET', KEYS[1])
   if not raw then return 0 end
@@ -71,6 +76,7 @@ if ARGV[9] ~= '' then
 end
 return 1
 """
+)
 
 #: how many old entries of a subscription's list one new delivery looks at (trim on write)
 TRIM_BATCH = 50
@@ -146,7 +152,8 @@ def note_failure(client: redis.Redis, sub_id: str, when: datetime) -> datetime:
     return failing_since(client, sub_id) or when
 
 
-def note_success(client: redis.Redis, sub_id: str) -> None:
+def note_success(client: Any, sub_id: str) -> None:
+    """The run of failures is over (on a pipeline: queued with what the caller runs)."""
     client.delete(keys.subscription_failing_since(sub_id))
 
 
@@ -159,24 +166,46 @@ def create_delivery(
     """Store a new delivery and put it in the schedule at ``due``, atomically; ``False`` if it
     already exists (the task that creates it ran twice). With ``retention_seconds``, the
     subscription's list then lets go of deliveries older than that whose records have expired."""
-    before = None
+    return create_deliveries(client, [delivery], due, retention_seconds)[0]
+
+
+def create_deliveries(
+    client: redis.Redis,
+    deliveries: list[Delivery],
+    due: datetime,
+    retention_seconds: float | None = None,
+) -> list[bool]:
+    """``create_delivery`` for each of ``deliveries``, all in one round trip (each one atomic
+    on its own); whether each was new."""
+    if not deliveries:
+        return []
+    pipe = client.pipeline(transaction=False)
+    for delivery in deliveries:
+        before = None
+        if retention_seconds is not None:
+            before = delivery.created_at.timestamp() - retention_seconds
+        _CREATE_DELIVERY(
+            pipe,
+            [
+                keys.delivery(delivery.id),
+                keys.subscription_deliveries(delivery.subscription_id),
+                keys.deliveries_due(),
+            ],
+            [
+                delivery.model_dump_json(),
+                delivery.created_at.timestamp(),
+                due.timestamp(),
+                delivery.id,
+                "" if before is None else f"({before}",
+            ],
+        )
+    created = pipe.execute()
     if retention_seconds is not None:
-        before = delivery.created_at.timestamp() - retention_seconds
-    created = client.eval(
-        _CREATE_DELIVERY,
-        3,
-        keys.delivery(delivery.id),
-        keys.subscription_deliveries(delivery.subscription_id),
-        keys.deliveries_due(),
-        delivery.model_dump_json(),
-        delivery.created_at.timestamp(),
-        due.timestamp(),
-        delivery.id,
-        "" if before is None else f"({before}",
-    )
-    if created == 2 and before is not None:  # the script saw deliveries older than ``before``
-        trim_subscription_deliveries(client, delivery.subscription_id, before)
-    return bool(created)
+        for delivery, outcome in zip(deliveries, created, strict=True):
+            if outcome == 2:  # the script saw deliveries older than the retention
+                before = delivery.created_at.timestamp() - retention_seconds
+                trim_subscription_deliveries(client, delivery.subscription_id, before)
+    return [bool(outcome) for outcome in created]
 
 
 def trim_subscription_deliveries(
@@ -216,6 +245,34 @@ def record(
     the write happens only if the stored one is still that pending record (same attempts, same
     replays), so a late finisher never overwrites a newer record. Returns whether it wrote.
     """
+    written = _RECORD(client, *_record_call(delivery, due, dead_at, retention_seconds, now, expect))
+    return bool(written)
+
+
+def fill_record(
+    pipe: Any,
+    delivery: Delivery,
+    *,
+    due: datetime | None,
+    dead_at: datetime | None = None,
+    retention_seconds: float | None = None,
+    now: datetime | None = None,
+    expect: Delivery | None = None,
+) -> None:
+    """``record`` queued on a pipeline the caller runs; its reply (1: written) says whether it
+    wrote."""
+    _RECORD(pipe, *_record_call(delivery, due, dead_at, retention_seconds, now, expect))
+
+
+def _record_call(
+    delivery: Delivery,
+    due: datetime | None,
+    dead_at: datetime | None,
+    retention_seconds: float | None,
+    now: datetime | None,
+    expect: Delivery | None,
+) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of ``_RECORD``."""
     ttl = int(retention_seconds) if due is None and retention_seconds is not None else 0
     trim_before = ""
     if retention_seconds is not None and now is not None:
@@ -223,13 +280,13 @@ def record(
     feed_update_key = (
         keys.feed_update(delivery.event_id) if delivery.event_type == "feed.updated" else ""
     )
-    written = client.eval(
-        _RECORD,
-        4,
+    script_keys = [
         keys.delivery(delivery.id),
         keys.deliveries_due(),
         keys.deliveries_dead(),
         feed_update_key or keys.delivery(delivery.id),
+    ]
+    args: list[Any] = [
         delivery.model_dump_json(),
         delivery.id,
         "" if due is None else due.timestamp(),
@@ -239,8 +296,8 @@ def record(
         "" if expect is None else expect.replays,
         trim_before,
         "1" if feed_update_key and ttl else "",
-    )
-    return bool(written)
+    ]
+    return script_keys, args
 
 
 def get_delivery(client: redis.Redis, delivery_id: str) -> Delivery | None:
@@ -284,20 +341,39 @@ def get_feed_update(client: redis.Redis, update_id: str) -> FeedUpdate | None:
     return FeedUpdate.model_validate_json(raw) if raw else None
 
 
-def load_for_attempt(
-    client: redis.Redis, delivery: Delivery
-) -> tuple[Subscription | None, Event | None, Story | None]:
-    """What a webhook attempt of a story event sends: the subscription, the event and the
-    story version it carries, read in one round trip (the version by the delivery's own
+@dataclass(frozen=True)
+class ForAttempt:
+    """What a webhook attempt reads before it sends."""
+
+    subscription: Subscription | None
+    failing: bool  # the subscription's last attempts failed (``failing_since`` is set)
+    event: Event | None = None  # a story event, and the story version it carries
+    story: Story | None = None
+    update: FeedUpdate | None = None  # a ``feed.updated`` event
+
+
+def load_for_attempt(client: redis.Redis, delivery: Delivery) -> ForAttempt:
+    """What a webhook attempt sends and how many slots its subscription has, read in one
+    round trip: the subscription, whether it is failing, and the event (a ``feed.updated``
+    record, or a story event and the version it carries: found by the delivery's own
     ``story_id`` and ``version``, which it copied from the event; read again if they differ)."""
     pipe = client.pipeline(transaction=False)
     pipe.get(keys.subscription(delivery.subscription_id))
+    pipe.exists(keys.subscription_failing_since(delivery.subscription_id))
+    if delivery.event_type == "feed.updated":
+        pipe.get(keys.feed_update(delivery.event_id))
+        raw_sub, failing, raw_update = pipe.execute()
+        return ForAttempt(
+            Subscription.model_validate_json(raw_sub) if raw_sub else None,
+            bool(failing),
+            update=FeedUpdate.model_validate_json(raw_update) if raw_update else None,
+        )
     pipe.get(keys.event(delivery.event_id))
     story_id, version = delivery.story_id, delivery.version
     guessed = bool(story_id and version and version >= 1)
     if story_id and version and version >= 1:
         pipe.lindex(keys.story_versions(story_id), version - 1)
-    raw_sub, raw_event, *raw_story = pipe.execute()
+    raw_sub, failing, raw_event, *raw_story = pipe.execute()
     sub = Subscription.model_validate_json(raw_sub) if raw_sub else None
     event = Event.model_validate_json(raw_event) if raw_event else None
     story = None
@@ -306,4 +382,4 @@ def load_for_attempt(
             story = Story.model_validate_json(raw_story[0]) if raw_story[0] else None
         else:
             story = stories.get_version(client, event.story_id, event.version)
-    return sub, event, story
+    return ForAttempt(sub, bool(failing), event, story)

@@ -330,6 +330,17 @@ def test_in_flight_slots_cap_a_subscription_and_free_themselves(
     assert schedule.in_flight(redis_db, "sub_x", T0 + timedelta(seconds=31)) == 0
 
 
+def test_a_slot_taken_ends_the_wait_for_one(redis_db: redis.Redis, settings: Settings) -> None:
+    later = T0 + timedelta(seconds=5)
+    assert schedule.acquire_slot(redis_db, "sub_w", "h1", T0, 30, 1)
+    assert not schedule.acquire_slot(redis_db, "sub_w", "d1", T0, 30, 1, look_again=later)
+    assert schedule.due_at(redis_db, "d1") == later.timestamp(), "due again to look"
+    assert redis_db.zscore(keys.deliveries_waiting("sub_w"), "d1") == T0.timestamp()
+    schedule.release_slot(redis_db, "sub_w", "h1")
+    assert schedule.acquire_slot(redis_db, "sub_w", "d1", T0, 30, 1, look_again=later)
+    assert schedule.pop_waiter(redis_db, "sub_w") is None, "it waits no more"
+
+
 def test_a_delivery_finding_every_slot_taken_waits_and_is_woken(
     redis_db: redis.Redis, settings: Settings, receiver: Receiver
 ) -> None:

@@ -1,0 +1,117 @@
+"""How many times publish waits on Redis for a fan-out and an attempt: a fixed handful, not one
+per subscription or per step (docs/performance.md: round trips, not the work, were most of
+publish's CPU). Counted on the client's connections, so a change that adds a round trip to the
+hot path fails here, whatever the machine's speed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import pytest
+import redis
+from redis.connection import AbstractConnection
+
+from services.publish import attempts, fanout, schedule
+from shared import keys
+from shared.settings import Settings
+from tests.integration.test_publish_attempts import configure
+from tests.integration.test_publish_flow import subscribe, version
+from tests.support.receiver import Receiver
+
+
+@pytest.fixture
+def settings(redis_db: redis.Redis, settings_env: pytest.MonkeyPatch) -> Settings:
+    return configure(settings_env)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    got = Receiver().start()
+    yield got
+    got.stop()
+
+
+class Trips:
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@contextmanager
+def counted(monkeypatch: pytest.MonkeyPatch) -> Iterator[Trips]:
+    """Count the requests written to Redis (a pipeline is one) while the block runs."""
+    trips = Trips()
+    sent = AbstractConnection.send_packed_command
+
+    def send(self: AbstractConnection, command: object, check_health: bool = True) -> None:
+        trips.count += 1
+        sent(self, command, check_health)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AbstractConnection, "send_packed_command", send)
+        yield trips
+
+
+def _fan_out_trips(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch, story_id: str
+) -> tuple[int, int]:
+    event = version(client, story_id, 1, "story.published")
+    with counted(monkeypatch) as trips:
+        made = fanout.story_event(client, event, datetime.now(UTC)).deliveries
+    return trips.count, len(made)
+
+
+def test_a_fan_out_waits_on_redis_as_often_for_ten_subscribers_as_for_one(
+    redis_db: redis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe(redis_db, "https://one.example/hook")
+    one, made_one = _fan_out_trips(redis_db, monkeypatch, "st_rt1")
+    for n in range(9):
+        subscribe(redis_db, f"https://more{n}.example/hook")
+    ten, made_ten = _fan_out_trips(redis_db, monkeypatch, "st_rt2")
+    assert (made_one, made_ten) == (1, 10)
+    assert ten == one, f"{one} round trips for one subscriber, {ten} for ten"
+    # the chain's state and the version, the subscriptions (ids, records), the creations,
+    # the links with the end of the fan-out
+    assert one <= 5, one
+
+
+def test_an_update_fans_out_with_the_same_round_trips(
+    redis_db: redis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe(redis_db, "https://one.example/hook")
+    first = fanout.story_event(
+        redis_db, version(redis_db, "st_rt3", 1, "story.published"), datetime.now(UTC)
+    )
+    assert len(first.deliveries) == 1
+    update = version(redis_db, "st_rt3", 2, "story.updated")
+    with counted(monkeypatch) as trips:
+        made = fanout.story_event(redis_db, update, datetime.now(UTC)).deliveries
+    assert len(made) == 1
+    assert trips.count <= 5, trips.count
+
+
+def test_a_successful_webhook_attempt_takes_five_round_trips(
+    redis_db: redis.Redis,
+    settings: Settings,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sub = subscribe(redis_db, receiver.url)
+    now = datetime.now(UTC)
+    first, d = (
+        fanout.story_event(redis_db, version(redis_db, s, 1, "story.published"), now).deliveries[0]
+        for s in ("st_rt4", "st_rt5")
+    )
+    assert attempts.run(redis_db, first, now, settings).status == "succeeded"  # scripts loaded
+    with counted(monkeypatch) as trips:
+        result = attempts.run(redis_db, d, now, settings)
+    assert result.status == "succeeded"
+    assert len(receiver.snapshot()) == 2
+    # the lock and the record; the subscription, its failing state, the event and the
+    # version; a slot; after the request: the slot, a waiter, the record and the next version;
+    # the settlement, the metrics and the unlock
+    assert trips.count == 5, trips.count
+    assert redis_db.exists(keys.delivery_lock(d)) == 0, "the lock went with the attempt"
+    assert schedule.in_flight(redis_db, sub.id, now) == 0, "the slot went with the attempt"
