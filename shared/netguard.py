@@ -7,6 +7,7 @@ between check and connect (rebinding) cannot slip past.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Sequence
@@ -76,7 +77,13 @@ def blocked_reason(
     ip: IPAddress, allowed: Sequence[IPNetwork] = (), setting: str = ALLOW_SETTING
 ) -> str | None:
     """Why ``ip`` may not be reached, or ``None`` when it may (``setting`` names the setting
-    that would allow it)."""
+    that would allow it). Every request asks this of the same few addresses, so the answers
+    are remembered (they depend on nothing else)."""
+    return _blocked_reason(ip, tuple(allowed), setting)
+
+
+@functools.lru_cache(maxsize=4096)
+def _blocked_reason(ip: IPAddress, allowed: tuple[IPNetwork, ...], setting: str) -> str | None:
     candidates: list[IPAddress] = [ip]
     inner = embedded_ipv4(ip)
     if inner is not None:
