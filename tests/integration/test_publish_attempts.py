@@ -320,7 +320,7 @@ def test_an_https_delivery_goes_to_the_checked_address_under_its_name(
     certs = make_certificates(tmp_path, NAME)
     partner = Receiver(ssl_context=certs.server_context()).start()
     elsewhere = Receiver(host="127.0.0.2", port=partner.bound_port).start()
-    settings_env.setattr(http_client(settings).session, "verify", str(certs.ca))
+    settings_env.setattr(http_client(settings), "verify", str(certs.ca))
     try:
         lookups = rebinding_dns(settings_env, "127.0.0.1", "127.0.0.2")
         sub = subscribe(redis_db, f"https://{NAME}:{partner.bound_port}/hook")

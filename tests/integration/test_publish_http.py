@@ -67,7 +67,7 @@ def test_https_goes_to_the_checked_address_and_verifies_the_name(
     try:
         lookups = rebinding_dns(monkeypatch, "127.0.0.1", "127.0.0.2")
         client = Client(connect_timeout=5, read_timeout=5)
-        client.session.verify = str(certs.ca)
+        client.verify = str(certs.ca)
         guard = Guard(allowed=LOOPBACK_ONLY)
         url = f"https://{NAME}:{partner.bound_port}/hook"
 
@@ -186,3 +186,55 @@ def test_a_lookup_that_hangs_is_given_up_after_the_connect_timeout() -> None:
 def test_a_url_that_does_not_parse_is_refused_not_raised(url: str) -> None:
     with pytest.raises(TargetRefused):
         Client().request("POST", url, guard=Guard(allowed=LOOPBACK_ONLY))
+
+
+def _answers_on_one_connection(body: bytes) -> Any:
+    """A handler that answers every request on its connection with ``body`` (keep-alive)."""
+
+    def handler(conn: socket.socket, server: RawServer) -> None:
+        while True:
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            server.send(conn, head + body)
+            if not conn.recv(65536):  # the next request, or the client hung up
+                return
+
+    return handler
+
+
+def test_requests_to_one_target_share_a_kept_alive_connection(servers: list[RawServer]) -> None:
+    server = serve(servers, _answers_on_one_connection(b"ok"))
+    client = Client(connect_timeout=5, read_timeout=5)
+    guard = Guard(allowed=LOOPBACK_ONLY)
+    for _ in range(3):
+        result = client.request("POST", server.url(), guard=guard, data=b"{}")
+        assert (result.status, result.body) == (200, b"ok")
+    assert server.connections == 1
+
+
+def test_an_answer_cut_short_is_not_left_for_the_next_request(servers: list[RawServer]) -> None:
+    long = b"x" * (MAX_RESPONSE_BYTES * 2)
+    server = serve(servers, _answers_on_one_connection(long))
+    client = Client(connect_timeout=5, read_timeout=5)
+    guard = Guard(allowed=LOOPBACK_ONLY)
+    for _ in range(2):
+        result = client.request("POST", server.url(), guard=guard, data=b"{}")
+        assert result.status == 200 and result.truncated
+        assert result.body == long[:MAX_RESPONSE_BYTES]
+    # the unread rest of the first answer is never read as the second one's head
+    assert server.connections == 2
+
+
+def test_query_parameters_join_the_url_s_own() -> None:
+    receiver = Receiver().start()
+    try:
+        client = Client(connect_timeout=5, read_timeout=5)
+        url = receiver.url + "?topic=a%2Fb"
+        params = {"hub.mode": "subscribe", "hub.challenge": "x y&z=1"}
+        result = client.request("GET", url, guard=Guard(allowed=LOOPBACK_ONLY), params=params)
+        assert result.status == 200
+        (got,) = receiver.snapshot()
+        assert got.path == "/hook?topic=a%2Fb&hub.mode=subscribe&hub.challenge=x+y%26z%3D1"
+        assert got.headers["Host"] == f"127.0.0.1:{receiver.bound_port}"
+        assert got.headers["User-Agent"].startswith("Syndicate/")
+    finally:
+        receiver.stop()
