@@ -9,6 +9,8 @@ an expired lease or newer feed bytes end it without a request; ``410`` ends the 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -26,7 +28,7 @@ from services.publish.deliveries import (
 from services.publish.signing import webhook_headers
 from services.publish.websub import distribution_headers, hub_url, topic_url
 from shared import feedstore
-from shared.models import Delivery, DeliveryState, Subscription
+from shared.models import Delivery, DeliveryState, Event, Subscription
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,41 @@ class Channel(Protocol):
         ``pipe``, which the attempt runs next."""
 
 
+#: story events whose webhook body this process keeps
+BODIES_KEPT = 256
+
+
+class _Bodies:
+    """The webhook bodies of recent story events, per process, each with the stored bytes it
+    was made from. A fan-out to N subscriptions sends the same body N times: the attempts
+    after the first still read the event and its version, but only compare the bytes (no
+    parsing, no JSON built again); different bytes (an event stored anew) make a new body."""
+
+    def __init__(self, kept: int = BODIES_KEPT) -> None:
+        self.kept = kept
+        self._bodies: OrderedDict[str, tuple[tuple[bytes, bytes | None], bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, event_id: str, source: tuple[bytes, bytes | None]) -> bytes | None:
+        with self._lock:
+            kept = self._bodies.get(event_id)
+            if kept is None or kept[0] != source:
+                return None
+            self._bodies.move_to_end(event_id)
+            return kept[1]
+
+    def put(self, event_id: str, source: tuple[bytes, bytes | None], body: bytes) -> None:
+        with self._lock:
+            self._bodies[event_id] = (source, body)
+            self._bodies.move_to_end(event_id)
+            while len(self._bodies) > self.kept:
+                self._bodies.popitem(last=False)
+
+
 class WebhookChannel:
+    def __init__(self) -> None:
+        self.bodies = _Bodies()
+
     def prepare(
         self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
     ) -> Outbound | Stop:
@@ -91,20 +127,26 @@ class WebhookChannel:
         slots = 1 if failing else settings.webhook_max_in_flight
         return Outbound(sub.url, body, headers, signed_at=timestamp, slots=slots)
 
-    @staticmethod
     def _load(
-        client: redis.Redis, delivery: Delivery
+        self, client: redis.Redis, delivery: Delivery
     ) -> tuple[Subscription | None, bytes | None, bool]:
         """The subscription, the body to send (``None`` if its event is gone) and whether the
         subscription is failing, read in one round trip (``store.load_for_attempt``)."""
         loaded = store.load_for_attempt(client, delivery)
+        sub, failing = loaded.subscription, loaded.failing
         if loaded.update is not None:
-            return loaded.subscription, feed_update_payload(loaded.update), loaded.failing
-        if loaded.event is None:
-            return loaded.subscription, None, loaded.failing
-        story = loaded.story
-        data: dict[str, Any] = story.to_json_dict() if story is not None else {}
-        return loaded.subscription, payload(loaded.event, data), loaded.failing
+            return sub, feed_update_payload(loaded.update), failing
+        if loaded.raw_event is None:
+            return sub, None, failing
+        source = (loaded.raw_event, loaded.raw_story)
+        body = self.bodies.get(delivery.event_id, source)
+        if body is None:
+            event = Event.model_validate_json(loaded.raw_event)
+            story = store.version_of(client, delivery, event, loaded.raw_story)
+            data: dict[str, Any] = story.to_json_dict() if story is not None else {}
+            body = payload(event, data)
+            self.bodies.put(delivery.event_id, source, body)
+        return sub, body, failing
 
     def settle(
         self,

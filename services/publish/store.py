@@ -343,20 +343,21 @@ def get_feed_update(client: redis.Redis, update_id: str) -> FeedUpdate | None:
 
 @dataclass(frozen=True)
 class ForAttempt:
-    """What a webhook attempt reads before it sends."""
+    """What a webhook attempt reads before it sends (a story event and its version as stored
+    bytes: parsing them is the caller's, who may have the body they make already)."""
 
     subscription: Subscription | None
     failing: bool  # the subscription's last attempts failed (``failing_since`` is set)
-    event: Event | None = None  # a story event, and the story version it carries
-    story: Story | None = None
+    raw_event: bytes | None = None  # a story event, and the version the delivery names
+    raw_story: bytes | None = None
     update: FeedUpdate | None = None  # a ``feed.updated`` event
 
 
 def load_for_attempt(client: redis.Redis, delivery: Delivery) -> ForAttempt:
     """What a webhook attempt sends and how many slots its subscription has, read in one
     round trip: the subscription, whether it is failing, and the event (a ``feed.updated``
-    record, or a story event and the version it carries: found by the delivery's own
-    ``story_id`` and ``version``, which it copied from the event; read again if they differ)."""
+    record, or a story event and the version the delivery names by its own ``story_id`` and
+    ``version``, copied from the event: ``version_of`` checks that they agree)."""
     pipe = client.pipeline(transaction=False)
     pipe.get(keys.subscription(delivery.subscription_id))
     pipe.exists(keys.subscription_failing_since(delivery.subscription_id))
@@ -370,16 +371,20 @@ def load_for_attempt(client: redis.Redis, delivery: Delivery) -> ForAttempt:
         )
     pipe.get(keys.event(delivery.event_id))
     story_id, version = delivery.story_id, delivery.version
-    guessed = bool(story_id and version and version >= 1)
     if story_id and version and version >= 1:
         pipe.lindex(keys.story_versions(story_id), version - 1)
     raw_sub, failing, raw_event, *raw_story = pipe.execute()
     sub = Subscription.model_validate_json(raw_sub) if raw_sub else None
-    event = Event.model_validate_json(raw_event) if raw_event else None
-    story = None
-    if event is not None and event.story_id and event.version:
-        if guessed and (event.story_id, event.version) == (story_id, version):
-            story = Story.model_validate_json(raw_story[0]) if raw_story[0] else None
-        else:
-            story = stories.get_version(client, event.story_id, event.version)
-    return ForAttempt(sub, bool(failing), event, story)
+    return ForAttempt(sub, bool(failing), raw_event, raw_story[0] if raw_story else None)
+
+
+def version_of(
+    client: redis.Redis, delivery: Delivery, event: Event, raw_story: bytes | None
+) -> Story | None:
+    """The story version ``event`` carries: ``raw_story`` (what ``load_for_attempt`` read by
+    the delivery's ``story_id`` and ``version``) when they are the event's, read again if not."""
+    if not (event.story_id and event.version):
+        return None
+    if (event.story_id, event.version) == (delivery.story_id, delivery.version):
+        return Story.model_validate_json(raw_story) if raw_story else None
+    return stories.get_version(client, event.story_id, event.version)

@@ -457,3 +457,22 @@ def test_retry_after_sets_the_next_attempt_within_the_schedule(
     second = store.get_delivery(redis_db, d)
     assert second is not None and second.next_attempt_at is not None
     assert 60 <= (second.next_attempt_at - later).total_seconds() < 61, "clamped to the longest"
+
+
+def test_a_story_event_s_body_is_made_once_and_again_from_other_stored_bytes(
+    redis_db: redis.Redis, settings: Settings, receiver: Receiver
+) -> None:
+    for _ in range(2):
+        subscribe(redis_db, receiver.url)
+    event = version(redis_db, "st_body", 1, "story.published", headline="First words")
+    for d in fanout.story_event(redis_db, event, T0).deliveries:
+        assert attempts.run(redis_db, d, T0, settings).status == "succeeded"
+    first, second = receiver.bodies()
+    assert first == second and b"First words" in first
+    # the same ids over other stored bytes (a store wiped and filled again, say)
+    redis_db.flushdb()
+    subscribe(redis_db, receiver.url)
+    event = version(redis_db, "st_body", 1, "story.published", headline="Other words")
+    (d,) = fanout.story_event(redis_db, event, T0).deliveries
+    assert attempts.run(redis_db, d, T0, settings).status == "succeeded"
+    assert b"Other words" in receiver.bodies()[-1]
