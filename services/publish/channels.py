@@ -59,6 +59,11 @@ class Channel(Protocol):
         self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
     ) -> Outbound | Stop: ...
 
+    def prepare_many(
+        self, client: redis.Redis, deliveries: list[Delivery], now: datetime, settings: Settings
+    ) -> list[Outbound | Stop]:
+        """``prepare`` of each delivery (one round trip for all where the channel can)."""
+
     def settle(
         self,
         client: redis.Redis,
@@ -110,7 +115,27 @@ class WebhookChannel:
     def prepare(
         self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
     ) -> Outbound | Stop:
-        sub, body, failing = self._load(client, delivery)
+        return self.prepare_many(client, [delivery], now, settings)[0]
+
+    def prepare_many(
+        self, client: redis.Redis, deliveries: list[Delivery], now: datetime, settings: Settings
+    ) -> list[Outbound | Stop]:
+        """What each delivery sends, everything read in one round trip."""
+        loaded = store.load_for_attempts(client, deliveries)
+        return [
+            self._outbound(client, delivery, found, now, settings)
+            for delivery, found in zip(deliveries, loaded, strict=True)
+        ]
+
+    def _outbound(
+        self,
+        client: redis.Redis,
+        delivery: Delivery,
+        loaded: store.ForAttempt,
+        now: datetime,
+        settings: Settings,
+    ) -> Outbound | Stop:
+        sub, body, failing = self._body(client, delivery, loaded)
         if sub is None:
             return Stop("failed", "not sent: the subscription was deleted")
         if sub.disabled:
@@ -127,12 +152,11 @@ class WebhookChannel:
         slots = 1 if failing else settings.webhook_max_in_flight
         return Outbound(sub.url, body, headers, signed_at=timestamp, slots=slots)
 
-    def _load(
-        self, client: redis.Redis, delivery: Delivery
+    def _body(
+        self, client: redis.Redis, delivery: Delivery, loaded: store.ForAttempt
     ) -> tuple[Subscription | None, bytes | None, bool]:
         """The subscription, the body to send (``None`` if its event is gone) and whether the
-        subscription is failing, read in one round trip (``store.load_for_attempt``)."""
-        loaded = store.load_for_attempt(client, delivery)
+        subscription is failing, from what ``store.load_for_attempts`` read."""
         sub, failing = loaded.subscription, loaded.failing
         if loaded.update is not None:
             return sub, feed_update_payload(loaded.update), failing
@@ -185,6 +209,11 @@ def _disable(client: redis.Redis, sub_id: str, reason: str) -> None:
 
 
 class WebSubChannel:
+    def prepare_many(
+        self, client: redis.Redis, deliveries: list[Delivery], now: datetime, settings: Settings
+    ) -> list[Outbound | Stop]:
+        return [self.prepare(client, delivery, now, settings) for delivery in deliveries]
+
     def prepare(
         self, client: redis.Redis, delivery: Delivery, now: datetime, settings: Settings
     ) -> Outbound | Stop:

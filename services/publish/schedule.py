@@ -52,14 +52,14 @@ return 0
 
 
 def schedule(
-    client: redis.Redis, delivery_id: str, when: datetime, *, only_if_absent: bool = False
+    client: Any, delivery_id: str, when: datetime, *, only_if_absent: bool = False
 ) -> None:
     """Look at the delivery again at ``when`` (``only_if_absent``: unless it is already due at
-    some time, which then stands)."""
+    some time, which then stands). On a pipeline: queued with what the caller runs."""
     client.zadd(keys.deliveries_due(), {delivery_id: when.timestamp()}, nx=only_if_absent)
 
 
-def unschedule(client: redis.Redis, delivery_id: str) -> None:
+def unschedule(client: Any, delivery_id: str) -> None:
     client.zrem(keys.deliveries_due(), delivery_id)
 
 
@@ -103,7 +103,24 @@ def acquire_slot(
     for one). A slot whose holder died frees itself when its lease ends. With ``look_again``,
     a delivery that finds none free waits for one (``pop_waiter``) and is due again then; all
     in one round trip."""
-    got = _ACQUIRE_SLOT(
+    return bool(
+        fill_acquire_slot(
+            client, subscription_id, delivery_id, now, lease_seconds, limit, look_again
+        )
+    )
+
+
+def fill_acquire_slot(
+    client: Any,
+    subscription_id: str,
+    delivery_id: str,
+    now: datetime,
+    lease_seconds: float,
+    limit: int,
+    look_again: datetime | None = None,
+) -> Any:
+    """``acquire_slot``, on a client (its reply: 1 taken, 0 not) or queued on a pipeline."""
+    return _ACQUIRE_SLOT(
         client,
         [
             keys.deliveries_in_flight(subscription_id),
@@ -118,7 +135,6 @@ def acquire_slot(
             "" if look_again is None else look_again.timestamp(),
         ],
     )
-    return bool(got)
 
 
 def release_slot(client: Any, subscription_id: str, delivery_id: str) -> None:

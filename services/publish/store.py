@@ -353,35 +353,46 @@ class ForAttempt:
     update: FeedUpdate | None = None  # a ``feed.updated`` event
 
 
-def load_for_attempt(client: redis.Redis, delivery: Delivery) -> ForAttempt:
-    """What a webhook attempt sends and how many slots its subscription has, read in one
-    round trip: the subscription, whether it is failing, and the event (a ``feed.updated``
-    record, or a story event and the version the delivery names by its own ``story_id`` and
-    ``version``, copied from the event: ``version_of`` checks that they agree)."""
+def load_for_attempts(client: redis.Redis, deliveries: list[Delivery]) -> list[ForAttempt]:
+    """What each webhook attempt sends and how many slots its subscription has, all read in
+    one round trip: the subscription, whether it is failing, and the event (a
+    ``feed.updated`` record, or a story event and the version the delivery names by its own
+    ``story_id`` and ``version``, copied from the event: ``version_of`` checks that they
+    agree)."""
     pipe = client.pipeline(transaction=False)
-    pipe.get(keys.subscription(delivery.subscription_id))
-    pipe.exists(keys.subscription_failing_since(delivery.subscription_id))
-    if delivery.event_type == "feed.updated":
-        pipe.get(keys.feed_update(delivery.event_id))
-        raw_sub, failing, raw_update = pipe.execute()
-        return ForAttempt(
-            Subscription.model_validate_json(raw_sub) if raw_sub else None,
-            bool(failing),
-            update=FeedUpdate.model_validate_json(raw_update) if raw_update else None,
-        )
-    pipe.get(keys.event(delivery.event_id))
-    story_id, version = delivery.story_id, delivery.version
-    if story_id and version and version >= 1:
-        pipe.lindex(keys.story_versions(story_id), version - 1)
-    raw_sub, failing, raw_event, *raw_story = pipe.execute()
-    sub = Subscription.model_validate_json(raw_sub) if raw_sub else None
-    return ForAttempt(sub, bool(failing), raw_event, raw_story[0] if raw_story else None)
+    counts = []
+    for delivery in deliveries:
+        pipe.get(keys.subscription(delivery.subscription_id))
+        pipe.exists(keys.subscription_failing_since(delivery.subscription_id))
+        if delivery.event_type == "feed.updated":
+            pipe.get(keys.feed_update(delivery.event_id))
+            counts.append(3)
+            continue
+        pipe.get(keys.event(delivery.event_id))
+        story_id, version = delivery.story_id, delivery.version
+        if story_id and version and version >= 1:
+            pipe.lindex(keys.story_versions(story_id), version - 1)
+            counts.append(4)
+        else:
+            counts.append(3)
+    replies = iter(pipe.execute())
+    loaded = []
+    for delivery, count in zip(deliveries, counts, strict=True):
+        raw_sub, failing, raw_event, *raw_story = (next(replies) for _ in range(count))
+        sub = Subscription.model_validate_json(raw_sub) if raw_sub else None
+        if delivery.event_type == "feed.updated":
+            update = FeedUpdate.model_validate_json(raw_event) if raw_event else None
+            loaded.append(ForAttempt(sub, bool(failing), update=update))
+        else:
+            story = raw_story[0] if raw_story else None
+            loaded.append(ForAttempt(sub, bool(failing), raw_event, story))
+    return loaded
 
 
 def version_of(
     client: redis.Redis, delivery: Delivery, event: Event, raw_story: bytes | None
 ) -> Story | None:
-    """The story version ``event`` carries: ``raw_story`` (what ``load_for_attempt`` read by
+    """The story version ``event`` carries: ``raw_story`` (what ``load_for_attempts`` read by
     the delivery's ``story_id`` and ``version``) when they are the event's, read again if not."""
     if not (event.story_id and event.version):
         return None

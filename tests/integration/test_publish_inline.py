@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import redis
 
-from services.publish import fanout, inline, store
+from services.publish import fanout, inline, schedule, store
 from shared.settings import get_settings
 from tests.integration.test_publish_attempts import configure
 from tests.integration.test_publish_flow import subscribe, version
@@ -60,7 +60,7 @@ def test_a_slow_subscriber_does_not_hold_up_another_subscribers_first_attempt(
     stuck, quick = Receiver(respond=slow).start(), Receiver().start()
     try:
         subscribe(redis_db, stuck.url)
-        subscribe(redis_db, quick.url)
+        quick_sub = subscribe(redis_db, quick.url)
         made = fan_out(redis_db, "st_slow")
         done: dict[str, str] = {}
         runner = threading.Thread(
@@ -68,6 +68,16 @@ def test_a_slow_subscriber_does_not_hold_up_another_subscribers_first_attempt(
         )
         runner.start()
         wait_for(lambda: quick.snapshot(), timeout=10, message="the quick subscriber's attempt")
+        quick_delivery = next(d for d in made if store.get_delivery(redis_db, d).subscription_id
+                              == quick_sub.id)  # fmt: skip
+
+        def recorded() -> bool:
+            delivery = store.get_delivery(redis_db, quick_delivery)
+            return delivery is not None and delivery.state == "succeeded"
+
+        # recorded, and its slot free, while the slow one's request still hangs
+        wait_for(recorded, timeout=10, message="the quick subscriber's attempt recorded")
+        assert schedule.in_flight(redis_db, quick_sub.id, datetime.now(UTC)) == 0
         assert not done, "the fan-out still waits for the slow one"
         release.set()
         runner.join(20)
@@ -111,7 +121,7 @@ def test_an_attempt_that_cannot_run_is_sent_as_a_task_and_the_switch_turns_it_of
 
         sent: list[str] = []
         with monkeypatch.context() as patched:
-            patched.setattr(inline.attempts, "run", broken)
+            patched.setattr(inline.attempts, "run_many", broken)
             statuses = inline.first_attempts(redis_db, made, settings, sent.append)
         assert statuses == {made[0]: "sent"}
         assert sent == made

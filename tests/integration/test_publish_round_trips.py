@@ -115,3 +115,39 @@ def test_a_successful_webhook_attempt_takes_five_round_trips(
     assert trips.count == 5, trips.count
     assert redis_db.exists(keys.delivery_lock(d)) == 0, "the lock went with the attempt"
     assert schedule.in_flight(redis_db, sub.id, now) == 0, "the slot went with the attempt"
+
+
+def test_the_first_attempts_of_a_fan_out_to_ten_take_the_round_trips_of_one(
+    redis_db: redis.Redis,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    receivers = [Receiver().start() for _ in range(10)]
+    try:
+        subscribe(redis_db, receivers[0].url)
+        now = datetime.now(UTC)
+        warm = fanout.story_event(redis_db, version(redis_db, "st_rt6", 1, "story.published"), now)
+        attempts.run_many(redis_db, warm.deliveries, now, settings)  # scripts loaded
+
+        def trips_for(story_id: str) -> tuple[int, dict[str, attempts.Result]]:
+            event = version(redis_db, story_id, 1, "story.published")
+            made = fanout.story_event(redis_db, event, datetime.now(UTC)).deliveries
+            with counted(monkeypatch) as trips:
+                results = attempts.run_many(redis_db, made, datetime.now(UTC), settings)
+            return trips.count, results
+
+        one, results_one = trips_for("st_rt7")
+        for receiver in receivers[1:]:
+            subscribe(redis_db, receiver.url)
+        ten, results_ten = trips_for("st_rt8")
+        assert [r.status for r in results_one.values()] == ["succeeded"]
+        assert [r.status for r in results_ten.values()] == ["succeeded"] * 10
+        assert one == 5, one
+        # three before the requests (locks and records, what to send, slots) whatever their
+        # number; then two per group of requests that ended together (5 to 7 here, on
+        # loopback), at most one group per request: never the fifty of ten single attempts
+        assert ten >= one and (ten - 3) % 2 == 0, ten
+        assert ten <= 3 + 2 * 10, ten
+    finally:
+        for receiver in receivers:
+            receiver.stop()
