@@ -232,7 +232,7 @@ def _take_slots(
     pipe = client.pipeline(transaction=False)
     for g in going:
         d = g.delivery
-        schedule.fill_acquire_slot(pipe, d.subscription_id, d.id, now, lease, g.outbound.slots,
+        schedule.acquire_slot(pipe, d.subscription_id, d.id, now, lease, g.outbound.slots,
                                    look_again=now + SLOT_POLL)  # fmt: skip
     taken = []
     for g, got in zip(going, pipe.execute(), strict=True):
@@ -292,7 +292,7 @@ def _record(client: redis.Redis, judged: list[_Judged], settings: Settings) -> d
         d = j.going.delivery
         schedule.release_slot(pipe, d.subscription_id, d.id)
         schedule.fill_pop_waiter(pipe, d.subscription_id)
-        store.fill_record(pipe, j.updated, due=j.due, dead_at=j.dead_at, retention_seconds=keep,
+        store.record(pipe, j.updated, due=j.due, dead_at=j.dead_at, retention_seconds=keep,
                           now=j.ended, expect=d)  # fmt: skip
         chains.fill_next_of(pipe, d.id)
     try:

@@ -91,26 +91,6 @@ def _claim(
 
 
 def acquire_slot(
-    client: redis.Redis,
-    subscription_id: str,
-    delivery_id: str,
-    now: datetime,
-    lease_seconds: float,
-    limit: int,
-    look_again: datetime | None = None,
-) -> bool:
-    """Take one of the subscription's ``limit`` in-flight slots (and end the delivery's wait
-    for one). A slot whose holder died frees itself when its lease ends. With ``look_again``,
-    a delivery that finds none free waits for one (``pop_waiter``) and is due again then; all
-    in one round trip."""
-    return bool(
-        fill_acquire_slot(
-            client, subscription_id, delivery_id, now, lease_seconds, limit, look_again
-        )
-    )
-
-
-def fill_acquire_slot(
     client: Any,
     subscription_id: str,
     delivery_id: str,
@@ -119,7 +99,11 @@ def fill_acquire_slot(
     limit: int,
     look_again: datetime | None = None,
 ) -> Any:
-    """``acquire_slot``, on a client (its reply: 1 taken, 0 not) or queued on a pipeline."""
+    """Take one of the subscription's ``limit`` in-flight slots (and end the delivery's wait
+    for one). A slot whose holder died frees itself when its lease ends. With ``look_again``,
+    a delivery that finds none free waits for one (``pop_waiter``) and is due again then; all
+    in one round trip. On a client the reply is 1 (taken) or 0; on a pipeline it is queued,
+    and its reply comes with the others."""
     return _ACQUIRE_SLOT(
         client,
         [

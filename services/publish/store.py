@@ -227,7 +227,7 @@ def trim_subscription_deliveries(
 
 
 def record(
-    client: redis.Redis,
+    client: Any,
     delivery: Delivery,
     *,
     due: datetime | None,
@@ -235,7 +235,7 @@ def record(
     retention_seconds: float | None = None,
     now: datetime | None = None,
     expect: Delivery | None = None,
-) -> bool:
+) -> Any:
     """Write a delivery's new state and its schedule in one step (a Lua script).
 
     ``due``: when to look at it next (``None``: never, it is finished; then the record expires
@@ -243,25 +243,11 @@ def record(
     delivery that will not be tried again); otherwise take it off. Dead letters older than the
     retention (from ``now``) leave the list. ``expect``: the record this change was made from;
     the write happens only if the stored one is still that pending record (same attempts, same
-    replays), so a late finisher never overwrites a newer record. Returns whether it wrote.
+    replays), so a late finisher never overwrites a newer record. The reply says whether it
+    wrote (1 or 0): on a client at once; on a pipeline the write is queued, and its reply
+    comes with the others.
     """
-    written = _RECORD(client, *_record_call(delivery, due, dead_at, retention_seconds, now, expect))
-    return bool(written)
-
-
-def fill_record(
-    pipe: Any,
-    delivery: Delivery,
-    *,
-    due: datetime | None,
-    dead_at: datetime | None = None,
-    retention_seconds: float | None = None,
-    now: datetime | None = None,
-    expect: Delivery | None = None,
-) -> None:
-    """``record`` queued on a pipeline the caller runs; its reply (1: written) says whether it
-    wrote."""
-    _RECORD(pipe, *_record_call(delivery, due, dead_at, retention_seconds, now, expect))
+    return _RECORD(client, *_record_call(delivery, due, dead_at, retention_seconds, now, expect))
 
 
 def _record_call(
