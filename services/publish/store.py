@@ -157,26 +157,16 @@ def note_success(client: Any, sub_id: str) -> None:
     client.delete(keys.subscription_failing_since(sub_id))
 
 
-def create_delivery(
-    client: redis.Redis,
-    delivery: Delivery,
-    due: datetime,
-    retention_seconds: float | None = None,
-) -> bool:
-    """Store a new delivery and put it in the schedule at ``due``, atomically; ``False`` if it
-    already exists (the task that creates it ran twice). With ``retention_seconds``, the
-    subscription's list then lets go of deliveries older than that whose records have expired."""
-    return create_deliveries(client, [delivery], due, retention_seconds)[0]
-
-
 def create_deliveries(
     client: redis.Redis,
     deliveries: list[Delivery],
     due: datetime,
     retention_seconds: float | None = None,
 ) -> list[bool]:
-    """``create_delivery`` for each of ``deliveries``, all in one round trip (each one atomic
-    on its own); whether each was new."""
+    """Store each new delivery and put it in the schedule at ``due`` (each atomically, all in
+    one round trip); whether each was new (``False``: it exists, the task that creates it ran
+    twice). With ``retention_seconds``, a subscription's list then lets go of deliveries older
+    than that whose records have expired."""
     if not deliveries:
         return []
     pipe = client.pipeline(transaction=False)
@@ -320,11 +310,6 @@ def save_feed_update(
     ``retention_seconds`` (each finished delivery of it extends that, see ``record``)."""
     ttl = int(retention_seconds) if retention_seconds is not None else None
     client.set(keys.feed_update(update.id), update.model_dump_json(), ex=ttl)
-
-
-def get_feed_update(client: redis.Redis, update_id: str) -> FeedUpdate | None:
-    raw = client.get(keys.feed_update(update_id))
-    return FeedUpdate.model_validate_json(raw) if raw else None
 
 
 @dataclass(frozen=True)
