@@ -1,9 +1,12 @@
-"""One attempt of one delivery, from the schedule's hand-out to the recorded outcome.
+"""The next attempt of deliveries, from the schedule's hand-out to the recorded outcome.
 
-    lock the delivery ─ still pending and due? ─ its earlier version settled? ─ prepare (channel)
-      ─ take an in-flight slot of the subscription ─ send (shared.http: guard, pin, timeouts)
-      ─ judge (pure) ─ record attempt + next time, atomically ─ settle (channel) ─ wake others
+    lock each delivery ─ still pending and due? ─ its earlier version settled? ─ prepare
+      (channel) ─ take an in-flight slot of the subscription ─ send (shared.http: guard, pin,
+      timeouts) ─ judge (pure) ─ record attempt + next time, atomically ─ settle (channel)
+      ─ wake others
 
+``run_many`` takes each step for several deliveries at once (one round trip to Redis for all
+of them; the requests side by side, recorded in groups as they end); ``run`` is one delivery.
 Whatever cannot go ahead now stays in the durable schedule with a time to look again, so no
 step here holds a worker thread while it waits.
 """
