@@ -29,22 +29,27 @@ ENTRY_CACHE_SIZE = 4096
 
 
 class _EntryCache:
-    """Entries by story version (its JSON) and base URL: a story is in several feeds and stays
-    in each through many renders, and sanitising it is most of the cost of an entry."""
+    """Entries by story object and base URL: a story is in several feeds and stays in each
+    through many renders, and sanitising it is most of the cost of an entry. Stored stories are
+    parsed once per process (``shared.stories.parse_cached``), so the same version comes back
+    as the same object; the cache keeps that object, so its identity is never reused while its
+    entry is here. (Keying by the story's JSON cost a dump per story per render.)"""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[tuple[str, str], Entry] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int], tuple[Story, Entry]] = OrderedDict()
 
     def get(self, story: Story, base_url: str) -> Entry:
-        key = (base_url, story.model_dump_json())
-        entry = self._entries.get(key)
-        if entry is None:
-            entry = self._entries[key] = entry_of(story, base_url)
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        else:
+        key = (base_url, id(story))
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] is story:
             self._entries.move_to_end(key)
+            return hit[1]
+        entry = entry_of(story, base_url)
+        self._entries[key] = (story, entry)
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
         return entry
 
 

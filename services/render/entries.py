@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import mimetypes
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -92,6 +92,16 @@ class Entry:
     section: str | None
     truncated: bool = False
 
+    def __hash__(self) -> int:
+        """Worked out once per entry: entries key the caches of their rendered elements, and
+        hashing every field (the people, the categories) at each look-up was a visible part of
+        a render."""
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, name) for name in _ENTRY_FIELDS))
+            object.__setattr__(self, "_hash", cached)  # frozen: not a field, not compared
+        return cached
+
     @property
     def authors(self) -> tuple[Person, ...]:
         return tuple(p for p in self.people if p.role in AUTHOR_ROLES)
@@ -107,6 +117,9 @@ class Entry:
             return self.authors
         who = self.agency or "Syndicate"
         return (Person(name=who, role="reporting", kind="organization", uri=""),)
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
 
 
 @dataclass(frozen=True)

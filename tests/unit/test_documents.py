@@ -145,3 +145,28 @@ def test_too_many_entries_for_a_small_limit_keeps_the_newest() -> None:
         assert ids, fmt  # never an empty feed while entries can fit
         assert ids == [f"st_{n}" for n in range(50, 50 - len(ids), -1)], fmt  # the newest
     assert found["rss"] == found["atom"] == found["json"]
+
+
+def test_a_story_edited_in_place_or_with_the_same_id_renders_its_new_text() -> None:
+    """The entry cache keys on the story object: a new object with the same id and version
+    (other bytes under the same id) renders its own text, never the cached entry."""
+    first = rich_story(1)
+    before = render_document(SPEC, [first])["json"].decode()
+    changed = first.model_copy(update={"headline": "Seals seen on the Thames at dawn"})
+    after = render_document(SPEC, [changed])["json"].decode()
+    assert "Seals seen on the Thames at dawn" not in before
+    assert "Seals seen on the Thames at dawn" in after
+    assert render_document(SPEC, [first])["json"].decode() == before  # the first is still cached
+
+
+def test_equal_entries_hash_alike_and_a_shortened_copy_is_another_key() -> None:
+    from dataclasses import replace
+
+    from services.render.entries import entry_of
+
+    one, two = entry_of(rich_story(1), BASE), entry_of(rich_story(1), BASE)
+    assert one == two and one is not two
+    assert hash(one) == hash(two) == hash(one)  # the cached hash is the fields' hash
+    shortened = replace(one, truncated=True)
+    assert shortened != one and hash(shortened) != hash(one)
+    assert {one: "a", two: "b"} == {one: "b"}

@@ -160,3 +160,29 @@ def test_empty_feed_is_valid_and_stable(fmt: str) -> None:
     assert parsed(fmt, []).entries == []
     assert render_document(SPEC, []) == render_document(SPEC, [])
     assert json.loads(render_document(SPEC, [])["json"])["items"] == []
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_spliced_entries_give_the_bytes_of_the_whole_tree(fmt: str) -> None:
+    """Entries are written once and spliced into the head; the document must be byte for byte
+    what writing the whole tree gives, on subscription documents, archive pages and pages with
+    tombstones, empty or full."""
+    from services.render import feeds
+    from services.render.entries import Tombstone
+
+    entries = [entry_of(rich_story(n), BASE) for n in range(30, 0, -1)]
+    entries[3] = entry_of(rich_story(4, body=[BodyBlock(text="Fish & <chips> ]]> here")]), BASE)
+    gone = Tombstone(ref=story_urn("st_gone"), when=T0, link=f"{BASE}/x", comment="Withdrawn")
+    pages = [
+        Page(),
+        Page(label="2026-11-01", prev_archive="2026-10-01", next_archive="2026-12-01"),
+        Page(prev_archive="2026-10-01", tombstones=(gone,)),
+    ]
+    for page in pages:
+        for chosen in (entries, entries[:1], []):
+            fg = feeds._generator(SPEC, page, chosen, fmt)
+            root, doc = fg._create_rss() if fmt == "rss" else fg._create_atom()
+            whole = feeds._document_by_tree(root, doc, chosen, fmt)
+            assert feeds._document(SPEC, page, chosen, fmt) == whole
+            etree.fromstring(whole)  # and well-formed
+    assert b"deleted-entry" in feeds._document(SPEC, pages[2], entries, "atom")
