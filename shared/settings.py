@@ -143,7 +143,24 @@ class Settings(BaseSettings):
         default=4,
         ge=1,
         le=64,
-        description="Deliveries in flight at once per subscription (1 while it is failing).",
+        description="Deliveries in flight at once per subscription, whatever its answer time "
+        "(1 while it is failing); a partner that is slow to answer or hangs gets no more.",
+    )
+    webhook_max_in_flight_quick: int = Field(
+        default=16,
+        ge=1,
+        le=64,
+        description="Deliveries in flight at once per subscription while it answers quickly: "
+        "while every attempt in flight to it began less than "
+        "SYNDICATE_WEBHOOK_SLOW_ANSWER_SECONDS ago (never fewer than "
+        "SYNDICATE_WEBHOOK_MAX_IN_FLIGHT; 1 while it is failing).",
+    )
+    webhook_slow_answer_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="A subscription with an attempt in flight for this long answers slowly: "
+        "it gets no slot past SYNDICATE_WEBHOOK_MAX_IN_FLIGHT until that attempt ends.",
     )
     webhook_safety_net_seconds: float = Field(
         default=60.0,

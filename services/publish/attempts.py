@@ -236,7 +236,8 @@ def _take_slots(
     for g in going:
         d = g.delivery
         schedule.acquire_slot(pipe, d.subscription_id, d.id, now, lease, g.outbound.slots,
-                                   look_again=now + SLOT_POLL)  # fmt: skip
+                              look_again=now + SLOT_POLL, quick_limit=g.outbound.quick_slots,
+                              slow_seconds=settings.webhook_slow_answer_seconds)  # fmt: skip
     taken = []
     for g, got in zip(going, pipe.execute(), strict=True):
         if got:

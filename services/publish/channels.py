@@ -43,6 +43,7 @@ class Outbound:
     headers: dict[str, str] = field(default_factory=dict)
     signed_at: int | None = None  # the webhook-timestamp, for the attempt log
     slots: int = 1  # how many attempts of the subscription may be in flight at once
+    quick_slots: int = 0  # how many while it answers quickly (``schedule.acquire_slot``)
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,11 @@ class WebhookChannel:
             return Stop("failed", f"not sent: event {delivery.event_id} is no longer stored", True)
         timestamp = int(now.timestamp())
         headers = webhook_headers(signing_secrets(sub, now), delivery.event_id, timestamp, body)
-        # a failing subscription gets one attempt in flight (a probe), a healthy one N
+        # a failing subscription gets one attempt in flight (a probe), a healthy one N, and
+        # up to the quick limit while it answers quickly
         slots = 1 if failing else settings.webhook_max_in_flight
-        return Outbound(sub.url, body, headers, signed_at=timestamp, slots=slots)
+        quick = 1 if failing else settings.webhook_max_in_flight_quick
+        return Outbound(sub.url, body, headers, signed_at=timestamp, slots=slots, quick_slots=quick)
 
     def _body(
         self, client: redis.Redis, delivery: Delivery, loaded: store.ForAttempt

@@ -25,11 +25,23 @@ return ids
 """
 
 # KEYS: in-flight set, waiting set, due set; ARGV: member, now, lease-until, limit, look again
-# at (or ''). A slot taken ends the member's wait; none free: it waits, and is due again then.
+# at (or ''), quick limit, slow-after seconds. A slot's score is when its lease ends, so the
+# oldest slot was taken at its score less the lease. Past ``limit`` a slot is given only while
+# the oldest in flight began under slow-after seconds ago (up to the quick limit). A slot taken
+# ends the member's wait; none free: it waits, and is due again then.
 _ACQUIRE_SLOT = Lua(
     """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
+local free = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not free then
+  local count = redis.call('ZCARD', KEYS[1])
+  free = count < tonumber(ARGV[4])
+  if not free and count < tonumber(ARGV[6]) then
+    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    free = tonumber(oldest[2]) > tonumber(ARGV[3]) - tonumber(ARGV[7])
+  end
+end
+if free then
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
   return 1
@@ -98,9 +110,19 @@ def acquire_slot(
     lease_seconds: float,
     limit: int,
     look_again: datetime | None = None,
+    *,
+    quick_limit: int = 0,
+    slow_seconds: float = 0.0,
 ) -> Any:
-    """Take one of the subscription's ``limit`` in-flight slots (and end the delivery's wait
-    for one). A slot whose holder died frees itself when its lease ends. With ``look_again``,
+    """Take one of the subscription's in-flight slots (and end the delivery's wait for one).
+
+    ``limit`` slots are always there; past them, up to ``quick_limit`` while the partner
+    answers quickly: while the oldest attempt in flight to it began less than ``slow_seconds``
+    ago. A partner that is slow to answer, or hangs, is held to ``limit``: within
+    ``slow_seconds`` its oldest attempt is old, and it gets no slot past ``limit`` until that
+    one ends (its age is read off its lease's end: every attempt takes its slot with the same
+    lease, ``attempts.attempt_lease``). A slot whose holder died frees itself when its lease
+    ends. With ``look_again``,
     a delivery that finds none free waits for one (``pop_waiter``) and is due again then; all
     in one round trip. On a client the reply is 1 (taken) or 0; on a pipeline it is queued,
     and its reply comes with the others."""
@@ -117,6 +139,8 @@ def acquire_slot(
             now.timestamp() + lease_seconds,
             limit,
             "" if look_again is None else look_again.timestamp(),
+            max(limit, quick_limit),
+            slow_seconds,
         ],
     )
 

@@ -330,6 +330,63 @@ def test_in_flight_slots_cap_a_subscription_and_free_themselves(
     assert schedule.in_flight(redis_db, "sub_x", T0 + timedelta(seconds=31)) == 0
 
 
+def test_a_quick_partner_gets_the_quick_limit_and_a_slow_one_the_base_limit(
+    redis_db: redis.Redis, settings: Settings
+) -> None:
+    """Past ``limit``, slots are given up to ``quick_limit`` only while the oldest attempt in
+    flight began under ``slow_seconds`` ago: a partner that hangs stops getting them."""
+
+    def take(delivery: str, at: datetime) -> bool:
+        return bool(
+            schedule.acquire_slot(
+                redis_db, "sub_q", delivery, at, 30, 2, quick_limit=4, slow_seconds=1.0
+            )
+        )
+
+    assert take("d1", T0) and take("d2", T0)  # the base limit
+    assert take("d3", T0 + timedelta(seconds=0.5)), "young attempts: past the base limit"
+    assert take("d4", T0 + timedelta(seconds=0.9))
+    assert not take("d5", T0 + timedelta(seconds=0.9)), "never past the quick limit"
+    schedule.release_slot(redis_db, "sub_q", "d4")
+    # d1 and d2 have been in flight for 1.5 s: the partner is slow, the base limit holds
+    assert not take("d5", T0 + timedelta(seconds=1.5))
+    schedule.release_slot(redis_db, "sub_q", "d1")
+    assert not take("d5", T0 + timedelta(seconds=1.5)), "still two in flight, one of them old"
+    schedule.release_slot(redis_db, "sub_q", "d2")
+    assert take("d5", T0 + timedelta(seconds=1.5)), "d3 is the oldest now, begun 1 s ago"
+    assert not take("d6", T0 + timedelta(seconds=1.6)), "d3 has been in flight 1.1 s"
+    assert take("d3", T0 + timedelta(seconds=1.6)), "a holder may take its own slot again"
+    # with no quick limit (or one under the base limit) the base limit is all there is
+    for n in range(2):
+        assert schedule.acquire_slot(redis_db, "sub_r", f"r{n}", T0, 30, 2, quick_limit=1)
+    assert not schedule.acquire_slot(redis_db, "sub_r", "r2", T0, 30, 2, quick_limit=1)
+    assert not schedule.acquire_slot(redis_db, "sub_r", "r2", T0, 30, 2)
+
+
+def test_a_healthy_webhook_subscription_asks_for_the_quick_limit_a_failing_one_for_one(
+    redis_db: redis.Redis, settings: Settings, receiver: Receiver
+) -> None:
+    from services.publish.channels import CHANNELS, Outbound
+
+    sub = subscribe(redis_db, receiver.url)
+    (d,) = fanout.story_event(
+        redis_db, version(redis_db, "st_q", 1, "story.published"), T0
+    ).deliveries
+    delivery = store.get_delivery(redis_db, d)
+    assert delivery is not None
+    channel = CHANNELS[delivery.channel]
+    (healthy,) = channel.prepare_many(redis_db, [delivery], T0, settings)
+    assert isinstance(healthy, Outbound)
+    assert (healthy.slots, healthy.quick_slots) == (
+        settings.webhook_max_in_flight,
+        settings.webhook_max_in_flight_quick,
+    )
+    store.note_failure(redis_db, sub.id, T0)
+    (failing,) = channel.prepare_many(redis_db, [delivery], T0, settings)
+    assert isinstance(failing, Outbound)
+    assert (failing.slots, failing.quick_slots) == (1, 1)
+
+
 def test_a_slot_taken_ends_the_wait_for_one(redis_db: redis.Redis, settings: Settings) -> None:
     later = T0 + timedelta(seconds=5)
     assert schedule.acquire_slot(redis_db, "sub_w", "h1", T0, 30, 1)
@@ -348,8 +405,10 @@ def test_a_delivery_finding_every_slot_taken_waits_and_is_woken(
     (d,) = fanout.story_event(
         redis_db, version(redis_db, "st_l", 1, "story.published"), T0
     ).deliveries
-    for holder in ("h1", "h2", "h3", "h4"):
-        assert schedule.acquire_slot(redis_db, sub.id, holder, T0, 60, 4)
+    begun = T0 - timedelta(seconds=settings.webhook_slow_answer_seconds + 1)
+    for holder in ("h1", "h2", "h3", "h4"):  # in flight for a while: a slow partner
+        lease = attempts.attempt_lease(settings)  # every attempt's slot has this lease
+        assert schedule.acquire_slot(redis_db, sub.id, holder, begun, lease, 4)
     assert attempts.run(redis_db, d, T0, settings).status == "waiting for a slot"
     assert receiver.snapshot() == []
     assert schedule.due_at(redis_db, d) == (T0 + attempts.SLOT_POLL).timestamp()

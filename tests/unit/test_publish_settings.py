@@ -12,6 +12,8 @@ from tests.unit.test_settings import make
 def test_publish_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = make(monkeypatch)
     assert settings.webhook_max_in_flight == 4
+    assert settings.webhook_max_in_flight_quick == 16
+    assert settings.webhook_slow_answer_seconds == 1.0
     assert settings.webhook_disable_after_seconds == 5 * 86400
     assert settings.webhook_secret_grace_seconds == 86400
     assert settings.websub_leases == (864000, 3600, 2592000)

@@ -23,6 +23,9 @@ from tests.support.waiting import wait_for
 DB_PUBLISH = 7
 RETRY_SCHEDULE = "0,1,1,1"  # four attempts, a second apart
 MAX_IN_FLIGHT = 2
+#: in flight while a partner answers quickly (``SYNDICATE_WEBHOOK_MAX_IN_FLIGHT_QUICK``): a
+#: partner that starts to hang can take this many before its oldest attempt counts as slow
+MAX_IN_FLIGHT_QUICK = 3
 READ_TIMEOUT = 60
 
 
@@ -48,6 +51,7 @@ def publish_service(
         env_extra={
             "SYNDICATE_WEBHOOK_RETRY_SCHEDULE": RETRY_SCHEDULE,
             "SYNDICATE_WEBHOOK_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT),
+            "SYNDICATE_WEBHOOK_MAX_IN_FLIGHT_QUICK": str(MAX_IN_FLIGHT_QUICK),
             "SYNDICATE_WEBHOOK_READ_TIMEOUT": str(READ_TIMEOUT),
             "SYNDICATE_VISIBILITY_TIMEOUT": "3",
             "SYNDICATE_WEBSUB_LEASE_MIN_SECONDS": "1",
