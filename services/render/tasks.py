@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
+from pydantic import ValidationError
 
 from services.render import catalog, eagerness
 from services.render.dirty import DirtySet
@@ -28,11 +29,11 @@ from services.render.feeds import Page
 from services.render.index import Index, stories_oldest_first
 from services.render.named import NamedFeed, load_named_feeds
 from services.render.pump import Pump, Rendered
+from shared import batches, keys, metrics, names, outbox, stories
 from shared import feedstore as store
-from shared import keys, metrics, names, outbox, stories
 from shared.celery_app import get_celery, send
 from shared.ids import derived_id
-from shared.logging import add
+from shared.logging import bind
 from shared.models import Event, FeedUpdate, Story
 from shared.redis_conn import get_redis, text
 from shared.settings import Settings, get_settings
@@ -81,17 +82,42 @@ def _tombstone_expiry(settings: Settings) -> float:
     return time.time() + ttl if ttl else 0.0
 
 
+#: story events one event task handles at most: its own and those waiting behind it in the
+#: queue (``shared.batches``)
+EVENT_BATCH = 32
+
+
 @app.task(name=names.TASK_RENDER_ON_EVENT)
 def on_story_event(event_data: dict[str, Any]) -> list[str]:
-    """Move the event's story into the feeds it belongs to now; mark what changed."""
-    event = Event.model_validate(event_data)
-    add(event_id=event.id, story_id=event.story_id)
+    """Move the event's story into the feeds it belongs to now; mark what changed. The events
+    waiting behind it in the queue are handled here too (``shared.batches``), their marks,
+    metrics and outbox entries in one round trip. An event that fails is logged and the
+    others go on; the task then fails with its error, and the outbox sends it again."""
     client = get_redis()
-    pipe = client.pipeline(transaction=False)  # the marks, their metric and the outbox entry
-    documents = _move(client, event, pipe)
-    outbox.fill_handled(pipe, "render", event.id)
+    events = [Event.model_validate(event_data)]
+    for args in batches.take(client, names.TASK_RENDER_ON_EVENT, EVENT_BATCH - 1):
+        try:
+            events.append(Event.model_validate(args[0]))
+        except (ValidationError, IndexError) as exc:
+            log.error("a story event taken for a batch is not one: %s", exc)
+    pipe = client.pipeline(transaction=False)  # the marks, their metric and the outbox entries
+    documents: set[str] = set()
+    failed: Exception | None = None
+    for event in events:
+        with bind(event_id=event.id, story_id=event.story_id):
+            try:
+                documents.update(_move(client, event, pipe))
+            except Exception as exc:
+                log.exception("event %s could not be handled; the outbox sends it again", event.id)
+                failed = failed or exc
+                continue
+        outbox.fill_handled(pipe, "render", event.id)
     pipe.execute()
-    return documents
+    if failed is not None:
+        raise failed
+    if len(events) > 1:
+        log.info("handled %d story events in one task", len(events))
+    return sorted(documents)
 
 
 def _move(client: Any, event: Event, pipe: Any) -> list[str]:
