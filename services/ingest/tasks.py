@@ -20,10 +20,10 @@ from services.ingest.decide import Decision, decide, event_id_for, story_id_for
 from services.ingest.draft import Draft
 from services.ingest.formats import ParseContext, parse
 from services.ingest.locks import story_lock
-from shared import broker, keys, metrics, names, outbox, stories
+from shared import batches, broker, keys, metrics, names, outbox, stories
 from shared.celery_app import get_celery
 from shared.errors import ParseError, SyndicateError
-from shared.logging import add, bind
+from shared.logging import bind
 from shared.models import Event, WireItem
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
@@ -65,11 +65,39 @@ def _finish(
     pipe.execute()
 
 
+#: wire items one ingest task handles at most: its own and those waiting behind it in the
+#: queue (``shared.batches``)
+WIRE_BATCH = 16
+
+
 @app.task(name=names.TASK_INGEST_WIRE)
 def process_wire(wire_id: str) -> str:
-    """Turn one accepted raw item into stories and events."""
-    add(wire_id=wire_id)
+    """Turn one accepted raw item into stories and events; then the items waiting behind it in
+    the queue (``shared.batches``: Celery's cost per task paid once for them all). An item that
+    fails is logged and the others go on; the task then fails with the first error, and the
+    ingest outbox sends each item that did not finish again. Returns the first item's status."""
     client = get_redis()
+    with bind(wire_id=wire_id):
+        first = _handle(client, wire_id)
+    failed: Exception | None = None
+    for args in batches.take(client, names.TASK_INGEST_WIRE, WIRE_BATCH - 1):
+        taken = args[0] if args and isinstance(args[0], str) else None
+        if taken is None:
+            log.error("an ingest message taken for a batch names no wire item: %r", args)
+            continue
+        with bind(wire_id=taken):
+            try:
+                _handle(client, taken)
+            except Exception as exc:
+                log.exception("wire %s failed; the outbox sends it again", taken)
+                failed = failed or exc
+    if failed is not None:
+        raise failed
+    return first
+
+
+def _handle(client: redis.Redis, wire_id: str) -> str:
+    """One wire item, from its stored copy to its stories and events."""
     loaded = store.load_wire(client, wire_id)
     if loaded is None:
         log.error("wire item %s not found; nothing to do", wire_id)

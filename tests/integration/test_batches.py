@@ -140,3 +140,60 @@ def test_an_event_that_fails_leaves_the_rest_of_the_batch_handled(
     waiting = redis_db.zrange(keys.events_outbox("render"), 0, -1)
     assert waiting == [events[1].id.encode()], "only the failed one is left for the outbox"
     assert redis_db.llen(QUEUE) == 0
+
+
+def _stored_wire(client: redis.Redis, n: int, body: bytes | None = None) -> str:
+    import hashlib
+    from datetime import UTC, datetime
+
+    from services.ingest import store
+    from shared.ids import random_id
+    from shared.models import WireItem
+
+    body = (
+        body
+        or (
+            f"Seals return to the Thames {n}\n\nLONDON (Reuters) - Seal number {n} was seen on "
+            f"the river.\n\n(Reporting by Ann Lee {n}; Editing by Bo Hart)\n"
+        ).encode()
+    )
+    item = WireItem(
+        id=random_id("wire"),
+        received_at=datetime(2026, 6, 1, tzinfo=UTC),
+        content_type="text/plain",
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+    )
+    store.save_wire(client, item, body)
+    return item.id
+
+
+def test_ingest_handles_the_items_waiting_behind_its_own_and_a_failure_stays_for_the_outbox(
+    redis_db: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.ingest import store, tasks
+
+    ids = [_stored_wire(redis_db, n) for n in range(1, 5)]
+    for wire_id in ids[1:]:
+        broker.push(redis_db, names.TASK_INGEST_WIRE, wire_id)
+    real = tasks._process
+
+    def process(client: redis.Redis, item: object, body: bytes) -> str:
+        if getattr(item, "id", None) == ids[2]:
+            raise RuntimeError("a bug in one item")
+        return real(client, item, body)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks, "_process", process)
+    with pytest.raises(RuntimeError, match="a bug in one item"):
+        tasks.process_wire(ids[0])
+    assert redis_db.llen(keys.celery_queue("ingest")) == 0, "the three waiting were taken"
+    statuses = {}
+    for wire_id in ids:
+        item = store.get_wire(redis_db, wire_id)
+        assert item is not None
+        statuses[wire_id] = item.status
+    assert [statuses[i] for i in ids] == ["parsed", "parsed", "processing", "parsed"]
+    waiting = {m.decode() for m in redis_db.zrange(keys.wire_outbox(), 0, -1)}
+    assert waiting == {ids[2]}, "only the failed item is left for the outbox to send again"
+    # each parsed item sent its event to render and to publish
+    assert redis_db.llen(keys.celery_queue("render")) == 3

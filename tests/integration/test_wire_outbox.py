@@ -81,6 +81,7 @@ def test_copy_stored_but_not_sent_is_202_and_the_sweeper_gets_it_parsed(
 
     from services.ingest.tasks import process_wire  # the worker's run of what the sweeper sent
 
+    assert redis_db.rpop(keys.celery_queue("ingest")), "the worker fetches the message"
     assert process_wire(wire_id) == "parsed"
     item = store.get_wire(redis_db, wire_id)
     assert item is not None and item.status == "parsed" and len(item.story_ids) == 1
