@@ -16,7 +16,9 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+import redis
 from celery.signals import worker_init
+from pydantic import ValidationError
 
 from services.publish import (
     attempts,
@@ -28,13 +30,13 @@ from services.publish import (
     schedule,
     websub_verify,
 )
-from shared import named_feeds, names, outbox, stories
+from shared import batches, named_feeds, names, outbox, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ConfigurationError
-from shared.logging import add
+from shared.logging import add, bind
 from shared.models import Event, FeedUpdate
 from shared.redis_conn import get_redis
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 app = get_celery()
@@ -54,21 +56,55 @@ def check_named_feeds(**_: Any) -> None:
         raise SystemExit(2) from exc
 
 
+#: story events one fan-out task handles at most: its own and those waiting behind it in the
+#: queue (``shared.batches``; they wait there only when every publish thread is busy)
+EVENT_BATCH = 16
+
+
 @app.task(name=names.TASK_PUBLISH_ON_EVENT)
 def on_story_event(event_data: dict[str, Any]) -> int:
-    """One delivery per subscription that gets this story event."""
+    """One delivery per subscription that gets this story event, and the same for the story
+    events waiting behind it in the queue; then the first attempts of them all, together. A
+    taken event that fails is logged and the others go on; the task then fails with its
+    error, and the outbox sends it again."""
     event = Event.model_validate(event_data)
-    add(event_id=event.id, story_id=event.story_id)
     client = get_redis()
     settings = get_settings()
+    with bind(event_id=event.id, story_id=event.story_id):
+        deliveries = _fan_out(client, event, settings)  # its errors are the task's (retried)
+    handled = [event.id]
+    failed: Exception | None = None
+    for args in batches.take(client, names.TASK_PUBLISH_ON_EVENT, EVENT_BATCH - 1):
+        try:
+            taken = Event.model_validate(args[0])
+        except (ValidationError, IndexError) as exc:
+            log.error("a story event taken for a batch is not one: %s", exc)
+            continue
+        with bind(event_id=taken.id, story_id=taken.story_id):
+            try:
+                deliveries += _fan_out(client, taken, settings)
+            except Exception as exc:
+                log.exception("event %s could not fan out; the outbox sends it again", taken.id)
+                failed = failed or exc
+                continue
+        handled.append(taken.id)
+    pipe = client.pipeline(transaction=False)  # made (or parked): a lost message is resent
+    for event_id in handled:
+        outbox.fill_handled(pipe, "publish", event_id)
+    pipe.execute()
+    inline.first_attempts(client, deliveries, settings, _send_deliver)
+    if failed is not None:
+        raise failed
+    return len(deliveries)
+
+
+def _fan_out(client: redis.Redis, event: Event, settings: Settings) -> list[str]:
     result = fanout.story_event(client, event, datetime.now(UTC), settings)
-    outbox.handled(client, "publish", event.id)  # made (or parked): a lost message is resent
     if result.waiting:
         log.info("event %s waits for version %s to fan out", event.id, event.previous_version)
     else:
         log.info("event %s (%s): %d deliveries", event.id, event.type, len(result.deliveries))
-    inline.first_attempts(client, result.deliveries, settings, _send_deliver)
-    return len(result.deliveries)
+    return result.deliveries
 
 
 def _send_deliver(delivery_id: str) -> None:

@@ -197,3 +197,42 @@ def test_ingest_handles_the_items_waiting_behind_its_own_and_a_failure_stays_for
     assert waiting == {ids[2]}, "only the failed item is left for the outbox to send again"
     # each parsed item sent its event to render and to publish
     assert redis_db.llen(keys.celery_queue("render")) == 3
+
+
+def test_publish_fans_out_the_events_waiting_behind_its_own_and_attempts_them_together(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.publish import attempts, tasks
+    from tests.integration.test_publish_attempts import configure
+    from tests.integration.test_publish_flow import subscribe, version
+    from tests.support.receiver import Receiver
+
+    configure(settings_env)
+    receiver = Receiver().start()
+    try:
+        subscribe(redis_db, receiver.url)
+        events = [version(redis_db, f"st_b{n}", 1, "story.published") for n in range(4)]
+        outbox.enter(redis_db, [e.id for e in events])
+        for event in events[1:]:
+            broker.push(redis_db, PUBLISH, event.model_dump(mode="json"))
+        broker.push(redis_db, names.TASK_PUBLISH_DELIVER, "dlv_other")  # not a story event
+        runs: list[int] = []
+        real = attempts.run_many
+
+        def run_many(*args: object, **kwargs: object) -> object:
+            runs.append(len(args[1]))  # type: ignore[arg-type]
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(attempts, "run_many", run_many)
+        assert tasks.on_story_event(events[0].model_dump(mode="json")) == 4
+        assert runs == [4], "the four first attempts went together"
+        got = sorted(r.headers["webhook-id"] for r in receiver.snapshot())
+        assert got == sorted(e.id for e in events)
+        assert outbox.size(redis_db, "publish") == 0
+        left = [
+            json.loads(m)["headers"]["task"]
+            for m in redis_db.lrange(keys.celery_queue("publish"), 0, -1)
+        ]
+        assert left == [names.TASK_PUBLISH_DELIVER], "the deliver task stays"
+    finally:
+        receiver.stop()
