@@ -22,6 +22,7 @@ computes them at scrape time.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -62,10 +63,15 @@ class _Metric:
     kind = "untyped"
 
     def description(self) -> str:
-        return json.dumps(
-            {"type": self.kind, "help": self.help, "labels": list(self.labelnames)},
-            sort_keys=True,
-        )
+        return json.dumps(self._described(), sort_keys=True)
+
+    def _described(self) -> dict[str, Any]:
+        return {"type": self.kind, "help": self.help, "labels": list(self.labelnames)}
+
+    @functools.cached_property
+    def registered(self) -> str:
+        """``description()``, worked out once: every write sends it with its commands."""
+        return self.description()
 
     def _check(self, labels: Sequence[str]) -> None:
         if len(labels) != len(self.labelnames):
@@ -86,7 +92,7 @@ def fill(pipe: Any, *writes: Write) -> None:
     for write in writes:
         if write.metric.name not in described:
             described.add(write.metric.name)
-            pipe.hset(keys.metrics_registry(), write.metric.name, write.metric.description())
+            pipe.hset(keys.metrics_registry(), write.metric.name, write.metric.registered)
         write.commands(pipe)
 
 
@@ -140,16 +146,8 @@ class Histogram(_Metric):
     buckets: tuple[float, ...] = field(default=DEFAULT_BUCKETS)
     kind = "histogram"
 
-    def description(self) -> str:
-        return json.dumps(
-            {
-                "type": self.kind,
-                "help": self.help,
-                "labels": list(self.labelnames),
-                "buckets": list(self.buckets),
-            },
-            sort_keys=True,
-        )
+    def _described(self) -> dict[str, Any]:
+        return {**super()._described(), "buckets": list(self.buckets)}
 
     def observation(self, labels: Sequence[str], value: float) -> Write:
         self._check(labels)
