@@ -15,9 +15,10 @@ from typing import Any
 
 import redis
 
+from services.publish import store
 from shared import keys
 from shared.ids import derived_id
-from shared.models import Delivery, Story
+from shared.models import Delivery, Story, Subscription
 from shared.redis_conn import text
 
 
@@ -71,10 +72,12 @@ class State:
     previous_fanned_out: bool  # the previous version's is (or there is none)
     recipients: dict[str, str]  # as ``recipients``, read after the previous version's state
     story: Story | None  # the version
+    subscriptions: list[Subscription]  # every subscription, read with the rest
 
 
 def read_state(client: redis.Redis, story_id: str, version: int, previous: int | None) -> State:
-    """What a fan-out of ``version`` reads first, in one round trip. The recipients are read
+    """What a fan-out of ``version`` reads first, in one round trip (the subscriptions too).
+    The recipients are read
     after the previous version's state, and its fan-out links and finishes in one transaction,
     so when that version is seen fanned out its recipients are all there."""
     pipe = client.pipeline(transaction=False)
@@ -83,12 +86,14 @@ def read_state(client: redis.Redis, story_id: str, version: int, previous: int |
         pipe.sismember(keys.story_fanned_out(story_id), str(previous))
     pipe.hgetall(keys.story_recipients(story_id))
     pipe.lindex(keys.story_versions(story_id), version - 1)
-    done, *previous_done, raw, story = pipe.execute()
+    store.fill_list_subscriptions(pipe)
+    done, *previous_done, raw, story, subscriptions = pipe.execute()
     return State(
         fanned_out=bool(done),
         previous_fanned_out=bool(previous_done[0]) if previous_done else True,
         recipients={text(sub): text(delivery) for sub, delivery in raw.items()},
         story=Story.model_validate_json(story) if story else None,
+        subscriptions=store.listed_subscriptions(subscriptions),
     )
 
 

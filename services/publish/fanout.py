@@ -97,7 +97,7 @@ def story_event(
     named = named_feeds.named_feeds(settings)
     at, due = first_attempt(now, settings)
     wanted: list[Delivery] = []
-    for sub in store.list_subscriptions(client):
+    for sub in state.subscriptions:
         earlier = sent_before.get(sub.id)
         if matches(sub, event, story, named) or (earlier is not None and follows_up(sub, event)):
             wanted.append(_delivery(event, sub.id, now, at, after=earlier))

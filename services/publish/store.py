@@ -12,6 +12,7 @@ new entries are written (trim on write), and a received ``feed.updated`` lives a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -117,12 +118,39 @@ def update_subscription(
                 continue
 
 
+# KEYS: the subscriptions' sorted set; ARGV: the prefix of a subscription's key. Every
+# subscription's JSON, oldest first, in one round trip (was a ZRANGE, then an MGET).
+_ALL_SUBSCRIPTIONS = Lua(
+    """
+local found = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local raw = redis.call('GET', ARGV[1] .. id)
+  if raw then found[#found + 1] = raw end
+end
+return found
+"""
+)
+
+
 def list_subscriptions(client: redis.Redis) -> list[Subscription]:
-    ids = [text(item) for item in client.zrange(keys.subscriptions(), 0, -1)]
-    if not ids:
-        return []
-    raws = client.mget([keys.subscription(i) for i in ids])
-    return [Subscription.model_validate_json(raw) for raw in raws if raw]
+    return listed_subscriptions(fill_list_subscriptions(client))
+
+
+def fill_list_subscriptions(client_or_pipe: Any) -> Any:
+    """Every subscription, on a client (its reply for ``listed_subscriptions``) or queued on a
+    pipeline (the reply comes with the others)."""
+    return _ALL_SUBSCRIPTIONS(client_or_pipe, [keys.subscriptions()], [keys.subscription("")])
+
+
+def listed_subscriptions(reply: Any) -> list[Subscription]:
+    return [parse_subscription(raw) for raw in reply or ()]
+
+
+@functools.lru_cache(maxsize=1024)
+def parse_subscription(raw: bytes) -> Subscription:
+    """A stored subscription, parsed once per process while its bytes stay the same: every
+    fan-out and every attempt reads them (``Subscription`` is frozen, so sharing is safe)."""
+    return Subscription.model_validate_json(raw)
 
 
 def delete_subscription(client: redis.Redis, sub_id: str) -> bool:
@@ -350,7 +378,7 @@ def load_for_attempts(client: redis.Redis, deliveries: list[Delivery]) -> list[F
     loaded = []
     for delivery, count in zip(deliveries, counts, strict=True):
         raw_sub, failing, raw_event, *raw_story = (next(replies) for _ in range(count))
-        sub = Subscription.model_validate_json(raw_sub) if raw_sub else None
+        sub = parse_subscription(raw_sub) if raw_sub else None
         if delivery.event_type == "feed.updated":
             update = FeedUpdate.model_validate_json(raw_event) if raw_event else None
             loaded.append(ForAttempt(sub, bool(failing), update=update))
