@@ -6,7 +6,8 @@ the unacknowledged record, the ack, the tracing) is about 1.5 ms of CPU: more th
 publish's own work for many stories (``docs/performance.md``). When events come faster than a
 worker handles them, they wait in the queue; the task that runs then takes the messages of its
 own task waiting at the head of the queue (the ones a worker would fetch next) and handles them
-too. Nothing changes when the queue is empty (one round trip finds that).
+too. Nothing changes when the queue is empty (one round trip finds that, or none when the look
+joins a pipeline the task sends anyway: ``fill_take``).
 
 Only messages at the head are taken, and only while they are messages of the same task, so the
 queue's order holds and nothing is put back. A message taken this way is not in kombu's
@@ -61,9 +62,20 @@ def take(client: redis.Redis, task_name: str, limit: int) -> list[list[Any]]:
     arguments cannot be read is logged and left out (its event is in the outbox)."""
     if limit <= 0:
         return []
+    return taken(task_name, fill_take(client, task_name, limit))
+
+
+def fill_take(client_or_pipe: Any, task_name: str, limit: int) -> Any:
+    """``take`` on a client (its reply for ``taken``), or queued on a pipeline the caller runs
+    anyway, so that finding the queue empty costs no round trip of its own."""
     queue = keys.celery_queue(names.queue_of(task_name))
+    return _TAKE(client_or_pipe, [queue], [task_name, max(0, limit)])
+
+
+def taken(task_name: str, reply: Any) -> list[list[Any]]:
+    """The arguments of the messages ``fill_take`` took (its reply)."""
     found: list[list[Any]] = []
-    for raw in _TAKE(client, [queue], [task_name, limit]):
+    for raw in reply or ():
         try:
             found.append(arguments(raw))
         except BadMessage as exc:

@@ -72,9 +72,15 @@ def on_story_event(event_data: dict[str, Any]) -> int:
     settings = get_settings()
     with bind(event_id=event.id, story_id=event.story_id):
         deliveries = _fan_out(client, event, settings)  # its errors are the task's (retried)
-    handled = [event.id]
+    # made (or parked): a lost message is resent; and the events waiting behind this one,
+    # taken in the same round trip
+    pipe = client.pipeline(transaction=False)
+    outbox.fill_handled(pipe, "publish", event.id)
+    batches.fill_take(pipe, names.TASK_PUBLISH_ON_EVENT, EVENT_BATCH - 1)
+    _, reply = pipe.execute()
+    handled: list[str] = []
     failed: Exception | None = None
-    for args in batches.take(client, names.TASK_PUBLISH_ON_EVENT, EVENT_BATCH - 1):
+    for args in batches.taken(names.TASK_PUBLISH_ON_EVENT, reply):
         try:
             taken = Event.model_validate(args[0])
         except (ValidationError, IndexError) as exc:
@@ -88,10 +94,11 @@ def on_story_event(event_data: dict[str, Any]) -> int:
                 failed = failed or exc
                 continue
         handled.append(taken.id)
-    pipe = client.pipeline(transaction=False)  # made (or parked): a lost message is resent
-    for event_id in handled:
-        outbox.fill_handled(pipe, "publish", event_id)
-    pipe.execute()
+    if handled:
+        pipe = client.pipeline(transaction=False)
+        for event_id in handled:
+            outbox.fill_handled(pipe, "publish", event_id)
+        pipe.execute()
     inline.first_attempts(client, deliveries, settings, _send_deliver)
     if failed is not None:
         raise failed

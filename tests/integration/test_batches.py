@@ -11,6 +11,7 @@ import redis
 from shared import batches, broker, feedstore, keys, names, outbox, stories
 from shared.models import Event
 from shared.settings import get_settings
+from tests.support.events import event_for
 from tests.support.render import drain
 from tests.support.stories import rich_story
 
@@ -79,13 +80,7 @@ def test_arguments_read_protocol_2_bodies_and_refuse_keyword_arguments() -> None
 def _event(client: redis.Redis, n: int) -> Event:
     story = rich_story(n)
     stories.save_version(client, story)
-    event = Event(
-        id=f"evt_{story.id}_1",
-        type="story.published",
-        timestamp=story.updated,
-        story_id=story.id,
-        version=1,
-    )
+    event = event_for(story, "story.published")
     stories.save_event(client, event)
     outbox.enter(client, [event.id])
     return event
@@ -142,30 +137,14 @@ def test_an_event_that_fails_leaves_the_rest_of_the_batch_handled(
     assert redis_db.llen(QUEUE) == 0
 
 
-def _stored_wire(client: redis.Redis, n: int, body: bytes | None = None) -> str:
-    import hashlib
-    from datetime import UTC, datetime
-
-    from services.ingest import store
-    from shared.ids import random_id
-    from shared.models import WireItem
+def _stored_wire(client: redis.Redis, n: int) -> str:
+    from tests.integration.test_ingest_versions import save
 
     body = (
-        body
-        or (
-            f"Seals return to the Thames {n}\n\nLONDON (Reuters) - Seal number {n} was seen on "
-            f"the river.\n\n(Reporting by Ann Lee {n}; Editing by Bo Hart)\n"
-        ).encode()
-    )
-    item = WireItem(
-        id=random_id("wire"),
-        received_at=datetime(2026, 6, 1, tzinfo=UTC),
-        content_type="text/plain",
-        size=len(body),
-        sha256=hashlib.sha256(body).hexdigest(),
-    )
-    store.save_wire(client, item, body)
-    return item.id
+        f"Seals return to the Thames {n}\n\nLONDON (Reuters) - Seal number {n} was seen on "
+        f"the river.\n\n(Reporting by Ann Lee {n}; Editing by Bo Hart)\n"
+    ).encode()
+    return save(client, body, "text/plain").id
 
 
 def test_ingest_handles_the_items_waiting_behind_its_own_and_a_failure_stays_for_the_outbox(

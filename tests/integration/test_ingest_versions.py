@@ -36,9 +36,10 @@ def task_db(redis_server: RedisServer, settings_env: pytest.MonkeyPatch) -> Iter
     client.close()
 
 
-def ingest(
+def save(
     client: redis.Redis, body: bytes, content_type: str = "application/octet-stream"
 ) -> WireItem:
+    """Store ``body`` as accepted copy, as the API does (no task sent)."""
     item = WireItem(
         id=random_id("wire"),
         received_at=datetime(2026, 6, 1, tzinfo=UTC),
@@ -47,6 +48,13 @@ def ingest(
         sha256=hashlib.sha256(body).hexdigest(),
     )
     store.save_wire(client, item, body)
+    return item
+
+
+def ingest(
+    client: redis.Redis, body: bytes, content_type: str = "application/octet-stream"
+) -> WireItem:
+    item = save(client, body, content_type)
     from services.ingest.tasks import process_wire  # after the settings point at this database
 
     process_wire(item.id)
@@ -172,14 +180,7 @@ def test_a_story_stored_before_a_crash_is_finished_and_its_event_sent_again(
     from services.ingest.formats import ParseContext, parse
 
     body = nitf()
-    item = WireItem(
-        id=random_id("wire"),
-        received_at=datetime(2026, 6, 1, tzinfo=UTC),
-        content_type="application/octet-stream",
-        size=len(body),
-        sha256=hashlib.sha256(body).hexdigest(),
-    )
-    store.save_wire(task_db, item, body)
+    item = save(task_db, body)
     processing = store.update_wire(task_db, item, status="processing")
     (draft,) = parse(body, ParseContext(received=item.received_at))
     story_id = tasks.story_id_for(draft)

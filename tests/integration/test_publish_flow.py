@@ -77,6 +77,14 @@ def version(
     return event
 
 
+def one_delivery(client: redis.Redis, story_id: str) -> str:
+    """Publish version 1 of a story and fan it out to the one subscription there is."""
+    (d,) = fanout.story_event(
+        client, version(client, story_id, 1, "story.published"), T0
+    ).deliveries
+    return d
+
+
 def types_received(receiver: Receiver) -> list[tuple[str, int]]:
     out = []
     for request in receiver.snapshot():
@@ -369,10 +377,7 @@ def test_a_healthy_webhook_subscription_asks_for_the_quick_limit_a_failing_one_f
     from services.publish.channels import CHANNELS, Outbound
 
     sub = subscribe(redis_db, receiver.url)
-    (d,) = fanout.story_event(
-        redis_db, version(redis_db, "st_q", 1, "story.published"), T0
-    ).deliveries
-    delivery = store.get_delivery(redis_db, d)
+    delivery = store.get_delivery(redis_db, one_delivery(redis_db, "st_q"))
     assert delivery is not None
     channel = CHANNELS[delivery.channel]
     (healthy,) = channel.prepare_many(redis_db, [delivery], T0, settings)
@@ -402,9 +407,7 @@ def test_a_delivery_finding_every_slot_taken_waits_and_is_woken(
     redis_db: redis.Redis, settings: Settings, receiver: Receiver
 ) -> None:
     sub = subscribe(redis_db, receiver.url)
-    (d,) = fanout.story_event(
-        redis_db, version(redis_db, "st_l", 1, "story.published"), T0
-    ).deliveries
+    d = one_delivery(redis_db, "st_l")
     begun = T0 - timedelta(seconds=settings.webhook_slow_answer_seconds + 1)
     for holder in ("h1", "h2", "h3", "h4"):  # in flight for a while: a slow partner
         lease = attempts.attempt_lease(settings)  # every attempt's slot has this lease

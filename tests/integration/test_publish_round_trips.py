@@ -151,3 +151,23 @@ def test_the_first_attempts_of_a_fan_out_to_ten_take_the_round_trips_of_one(
     finally:
         for receiver in receivers:
             receiver.stop()
+
+
+def test_a_story_event_task_with_nothing_waiting_takes_nine_round_trips(
+    redis_db: redis.Redis,
+    settings: Settings,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole task with an empty queue: looking for a batch to take costs no round trip of
+    its own (it goes with the outbox entry's removal)."""
+    from services.publish import tasks
+
+    subscribe(redis_db, receiver.url)
+    warm, event = (version(redis_db, s, 1, "story.published") for s in ("st_rt6", "st_rt7"))
+    assert tasks.on_story_event(warm.model_dump(mode="json")) == 1  # connections made
+    with counted(monkeypatch) as trips:
+        assert tasks.on_story_event(event.model_dump(mode="json")) == 1
+    assert len(receiver.snapshot()) == 2
+    # the fan-out's three; the outbox entry with the look for a batch; the attempt's five
+    assert trips.count == 9, trips.count
