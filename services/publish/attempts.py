@@ -178,6 +178,11 @@ def _run_locked(
         pipe.execute()
     going = _take_slots(client, _prepare(client, ready, now, settings, results), now, settings,
                         results)  # fmt: skip
+    # what is not attempted now lets go of its lock at once: a delivery waiting for a slot is
+    # woken by the next slot freed, and must not find its lock held until the slowest request
+    # of this batch ends (a hanging partner's: the read timeout)
+    attempting = {g.delivery.id for g in going}
+    _unlock(client, [lock for lock, delivery_id, _ in held if delivery_id not in attempting])
     if not going:
         return results
     try:
@@ -188,6 +193,20 @@ def _run_locked(
         _release_slots(client, [g for g in going if g.delivery.id not in results])
         raise
     return results
+
+
+def _unlock(client: redis.Redis, locks: list[schedule.Lock]) -> None:
+    """Release ``locks`` in one round trip (none when there are none); should Redis refuse,
+    ``run_many`` releases them at its end."""
+    if not locks:
+        return
+    pipe = client.pipeline(transaction=False)
+    for lock in locks:
+        lock.fill_release(pipe)
+    with contextlib.suppress(redis.RedisError):
+        pipe.execute()
+        for lock in locks:
+            lock.released = True
 
 
 def _pending_before(client: redis.Redis, deliveries: list[Delivery]) -> set[str]:

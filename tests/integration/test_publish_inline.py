@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from services.publish import fanout, inline, schedule, store
+from shared import keys
 from shared.settings import get_settings
 from tests.integration.test_publish_attempts import configure
 from tests.integration.test_publish_flow import subscribe, version
@@ -86,6 +87,42 @@ def test_a_slow_subscriber_does_not_hold_up_another_subscribers_first_attempt(
         release.set()
         stuck.stop()
         quick.stop()
+
+
+def test_a_delivery_left_waiting_for_a_slot_lets_go_of_its_lock_at_once(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    """Several first attempts to one subscription with one slot: the one that waits for the
+    slot must be free to be woken while the batch still waits for a hanging request (it kept
+    its lock until the batch ended, so a quick partner's waiter found itself busy for the
+    whole read timeout of another partner)."""
+    settings = configure(settings_env, WEBHOOK_MAX_IN_FLIGHT="1", WEBHOOK_MAX_IN_FLIGHT_QUICK="1")
+    release = threading.Event()
+
+    def slow(_got: Received) -> tuple[int, bytes]:
+        release.wait(20)
+        return 200, b"ok"
+
+    stuck = Receiver(respond=slow).start()
+    try:
+        sub = subscribe(redis_db, stuck.url)
+        made = fan_out(redis_db, "st_wait_a") + fan_out(redis_db, "st_wait_b")
+        done: dict[str, str] = {}
+        runner = threading.Thread(
+            target=lambda: done.update(inline.first_attempts(redis_db, made, settings, print))
+        )
+        runner.start()
+        wait_for(lambda: stuck.snapshot(), timeout=10, message="the first request to hang")
+        waiting = schedule.pop_waiter(redis_db, sub.id)
+        assert waiting in made, "one of the two waits for the slot"
+        assert not redis_db.exists(keys.delivery_lock(waiting)), "and its lock is free"
+        assert not done, "while the batch still waits for the hanging request"
+        release.set()
+        runner.join(20)
+        assert sorted(done.values()) == ["succeeded", "waiting for a slot"]
+    finally:
+        release.set()
+        stuck.stop()
 
 
 def test_a_later_version_waits_for_the_earlier_and_is_woken_as_a_task(
