@@ -169,8 +169,7 @@ def _process(client: redis.Redis, item: WireItem, body: bytes) -> str:
     for draft in drafts:
         story_id = story_id_for(draft)
         with bind(story_id=story_id):
-            with story_lock(client, story_id):
-                decision = _decide_and_store(client, item, story_id, draft, now)
+            decision = _decide_and_store(client, item, story_id, draft, now)
             event_id = decision.event.id if decision.event else None
             with bind(event_id=event_id):
                 log.info("story %s: %s (%s)", story_id, decision.outcome, draft.format)
@@ -201,19 +200,35 @@ def _parse_time(client: redis.Redis, fmt: str, started: float) -> None:
 def _decide_and_store(
     client: redis.Redis, item: WireItem, story_id: str, draft: Draft, now: datetime
 ) -> Decision:
-    existing, versions = stories.get_with_versions(client, story_id)
-    decision = decide(existing, draft, now=now, wire_id=item.id, versions=versions)
-    if decision.outcome == "duplicate" and existing is not None and existing.wire_id == item.id:
-        # we stored this version before a crash: send its event again, same id
-        event = stories.get_event(client, event_id_for(existing.id, existing.version))
-        return Decision("new", None, event) if event else decision
-    if decision.story is not None:
-        pipe = client.pipeline(transaction=True)  # the event stands only with its version
-        if decision.event is not None:
-            stories.fill_event(pipe, decision.event)
-        stories.fill_version(pipe, decision.story)
-        if not draft.credit_line_parsed:
-            # a credit line kept verbatim: counted once per stored version (issue #7: /metrics)
-            pipe.incr(keys.credit_lines_unparsed())
-        pipe.execute()
-    return decision
+    """Decide and write one story's new version under its lock, which is taken with the read
+    of the story and released with the write (``locks``)."""
+    lock = story_lock(client, story_id)
+    pipe = client.pipeline(transaction=False)
+    lock.fill_acquire(pipe)
+    stories.fill_get_with_versions(pipe, story_id)
+    got, latest, raw_versions = pipe.execute()
+    if got:
+        existing, versions = stories.read_with_versions(latest, raw_versions)
+    else:  # another run holds it: wait, then read what it wrote
+        lock.wait()
+        existing, versions = stories.get_with_versions(client, story_id)
+    try:
+        decision = decide(existing, draft, now=now, wire_id=item.id, versions=versions)
+        if decision.outcome == "duplicate" and existing is not None and existing.wire_id == item.id:
+            # we stored this version before a crash: send its event again, same id
+            event = stories.get_event(client, event_id_for(existing.id, existing.version))
+            return Decision("new", None, event) if event else decision
+        if decision.story is not None:
+            pipe = client.pipeline(transaction=True)  # the event stands only with its version
+            if decision.event is not None:
+                stories.fill_event(pipe, decision.event)
+            stories.fill_version(pipe, decision.story)
+            if not draft.credit_line_parsed:
+                # a credit line kept verbatim: counted once per stored version (issue #7)
+                pipe.incr(keys.credit_lines_unparsed())
+            lock.fill_release(pipe)
+            pipe.execute()
+            lock.released = True
+        return decision
+    finally:
+        lock.let_go()

@@ -8,13 +8,13 @@ by itself. The attempt then sets the real next time, or removes the delivery whe
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
 import redis
 
 from shared import keys
+from shared.locks import TokenLock
 from shared.redis_conn import Lua, text
 
 # KEYS: a due set; ARGV: now, lease-until, limit
@@ -50,14 +50,6 @@ if ARGV[5] ~= '' then
   redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 end
-return 0
-"""
-)
-
-# KEYS: a lock; ARGV: its holder's token. Deletes the lock only if that holder still has it.
-_UNLOCK = Lua(
-    """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 )
@@ -169,32 +161,13 @@ def popped_waiter(reply: Any) -> str | None:
     return text(reply[0][0]) if reply else None
 
 
-class Lock:
+class Lock(TokenLock):
     """The lock one attempt (or a replay) holds on a delivery, so a redelivered task cannot
-    send the same attempt twice: a random token under a lease, released only by its holder.
-    Taking and releasing it can join the pipelines the attempt runs anyway."""
+    send the same attempt twice (``shared.locks``: taking and releasing it join the pipelines
+    the attempt runs anyway)."""
 
     def __init__(self, client: redis.Redis, delivery_id: str, seconds: float) -> None:
-        self.client = client
-        self.key = keys.delivery_lock(delivery_id)
-        self.token = secrets.token_hex(16)
-        self.milliseconds = max(1, int(seconds * 1000))
-        self.released = False
-
-    def fill_acquire(self, pipe: Any) -> None:
-        """Queue the taking; its reply is truthy when the lock was free."""
-        pipe.set(self.key, self.token, nx=True, px=self.milliseconds)
-
-    def acquire(self) -> bool:
-        return bool(self.client.set(self.key, self.token, nx=True, px=self.milliseconds))
-
-    def fill_release(self, pipe: Any) -> None:
-        _UNLOCK(pipe, [self.key], [self.token])
-
-    def release(self) -> None:
-        """Release it if it is still ours (once its lease ran out, someone else may hold it)."""
-        _UNLOCK(self.client, [self.key], [self.token])
-        self.released = True
+        super().__init__(client, keys.delivery_lock(delivery_id), seconds)
 
 
 def lock(client: redis.Redis, delivery_id: str, seconds: float) -> Lock:

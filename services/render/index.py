@@ -29,7 +29,8 @@ from typing import Any
 import redis
 
 from services.render.catalog import FeedInfo, document_id
-from shared import keys, leftovers, stories
+from shared import keys, stories
+from shared.locks import TokenLock
 from shared.models import Story
 from shared.redis_conn import Lua, text
 
@@ -124,10 +125,19 @@ class Index:
         Returns the documents (subscription documents and archive pages) whose content changed.
         """
         client = self.client
-        # a release Redis refused (it went away) is made before the process's next task; a
-        # dead holder's lock lives 20 s (moving a story takes milliseconds)
-        with leftovers.held(client, keys.story_render_lock(story.id), 20):
-            old = {text(name) for name in client.smembers(keys.story_feeds(story.id))}
+        # the story's lock (a dead holder's lives 20 s: moving a story takes milliseconds) is
+        # taken with the read of the feeds the story is in, and released with the write of
+        # the feeds it is in now (a release Redis refused is made before the next task)
+        lock = TokenLock(client, keys.story_render_lock(story.id), 20)
+        pipe = client.pipeline(transaction=False)
+        lock.fill_acquire(pipe)
+        pipe.smembers(keys.story_feeds(story.id))
+        got, members = pipe.execute()
+        if not got:
+            lock.wait()
+            members = client.smembers(keys.story_feeds(story.id))
+        try:
+            old = {text(name) for name in members}
             documents: set[str] = set()
             created = story.first_published.astimezone(UTC).isoformat()
             names = list(feeds)
@@ -166,7 +176,11 @@ class Index:
                 pipe.delete(keys.story_feeds(story.id))
                 if feeds:
                     pipe.sadd(keys.story_feeds(story.id), *feeds)
+                lock.fill_release(pipe)
                 pipe.execute()
+                lock.released = True
+        finally:
+            lock.let_go()
         return documents
 
     @staticmethod
