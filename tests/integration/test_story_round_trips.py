@@ -17,10 +17,13 @@ from tests.integration.test_publish_round_trips import counted
 def test_render_moves_a_new_story_in_seven_round_trips(
     redis_db: redis.Redis, settings_env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from services.render import eagerness
     from services.render.tasks import on_story_event
 
     settings_env.setenv("SYNDICATE_FEED_RENDER_WINDOW", "0.05")
     get_settings.cache_clear()
+    # who follows what is read at most once a second per process: read by the warm-up here
+    monkeypatch.setattr(eagerness, "FOLLOWED", eagerness.FollowedCache(seconds=60))
     warm, event = _event(redis_db, 1), _event(redis_db, 2)
     on_story_event(warm.model_dump(mode="json"))  # connections made, followed feeds read
     with counted(monkeypatch) as trips:
