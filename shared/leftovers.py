@@ -10,11 +10,10 @@ member), so a late release never frees what someone else holds since.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import redis
 from redis.exceptions import LockError
@@ -63,16 +62,3 @@ def release_pending() -> int:
 def pending() -> int:
     with _guard:
         return len(_pending)
-
-
-@contextlib.contextmanager
-def held(client: redis.Redis, key: str, seconds: float) -> Iterator[None]:
-    """Hold the lock ``key`` for the block (waiting at most ``seconds`` for it; it lives
-    ``seconds`` if its holder dies); a release Redis refuses is kept for ``release_pending``."""
-    lock = client.lock(key, timeout=seconds, blocking_timeout=seconds)
-    if not lock.acquire():
-        raise LockError(f"{key} was not free in {seconds} s")
-    try:
-        yield
-    finally:
-        release(lock.release)
