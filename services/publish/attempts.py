@@ -420,21 +420,25 @@ def send(outbound: Outbound, settings: Settings) -> Sent:
     return Sent(result.status, dict(result.headers), result.elapsed_ms, excerpt, error)
 
 
-#: threads per process making the requests of one batch side by side
-SEND_THREADS = 8
-
 _pool: ThreadPoolExecutor | None = None
 _pool_pid = 0
 _pool_lock = threading.Lock()
 
 
-def _executor() -> ThreadPoolExecutor:
-    """The process's pool (made again in a forked child, whose copy of the parent's threads
-    does not run)."""
+def send_threads(settings: Settings) -> int:
+    """Threads per process making the requests of batches side by side: what one partner that
+    starts to hang can hold (its quick limit of attempts in flight, until the read timeout),
+    and a thread for each of the worker's tasks besides, so the other partners still go."""
+    return settings.webhook_max_in_flight_quick + settings.publish_concurrency
+
+
+def _executor(settings: Settings) -> ThreadPoolExecutor:
+    """The process's pool, sized by the settings it first runs with (made again in a forked
+    child, whose copy of the parent's threads does not run)."""
     global _pool, _pool_pid
     with _pool_lock:
         if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="attempt-send")
+            _pool = ThreadPoolExecutor(send_threads(settings), thread_name_prefix="attempt-send")
             _pool_pid = os.getpid()
         return _pool
 
@@ -453,7 +457,7 @@ def send_waves(outbounds: list[Outbound], settings: Settings) -> Iterator[list[t
         return
     context = contextvars.copy_context
     futures = {
-        _executor().submit(context().run, send, outbound, settings): i
+        _executor(settings).submit(context().run, send, outbound, settings): i
         for i, outbound in enumerate(outbounds)
     }
     pending = set(futures)

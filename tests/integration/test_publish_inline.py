@@ -89,6 +89,45 @@ def test_a_slow_subscriber_does_not_hold_up_another_subscribers_first_attempt(
         quick.stop()
 
 
+def test_a_hanging_partner_at_its_quick_limit_leaves_the_send_pool_to_the_others(
+    redis_db: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    """A batch's requests share a pool of threads per process. A partner that starts to hang
+    can have up to the quick limit in flight; the pool must keep threads for the others then
+    (with 8 threads, eight hanging requests held every one and the quick partner waited for
+    the read timeout)."""
+    settings = configure(settings_env)  # the default limits: 4, and 16 while quick
+    release = threading.Event()
+
+    def slow(_got: Received) -> tuple[int, bytes]:
+        release.wait(20)
+        return 200, b"ok"
+
+    stuck, quick = Receiver(respond=slow).start(), Receiver().start()
+    try:
+        subscribe(redis_db, stuck.url)  # first: each story's hanging delivery goes first
+        subscribe(redis_db, quick.url)
+        made = [d for n in range(12) for d in fan_out(redis_db, f"st_pool{n}")]
+        done: dict[str, str] = {}
+        runner = threading.Thread(
+            target=lambda: done.update(inline.first_attempts(redis_db, made, settings, print))
+        )
+        runner.start()
+        wait_for(
+            lambda: len(quick.snapshot()) == 12,
+            timeout=10,
+            message="every quick delivery while twelve requests hang",
+        )
+        assert len(stuck.snapshot()) == 12 and not done
+        release.set()
+        runner.join(20)
+        assert set(done.values()) == {"succeeded"}
+    finally:
+        release.set()
+        stuck.stop()
+        quick.stop()
+
+
 def test_a_delivery_left_waiting_for_a_slot_lets_go_of_its_lock_at_once(
     redis_db: redis.Redis, settings_env: pytest.MonkeyPatch
 ) -> None:
