@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -60,6 +61,21 @@ class TokenLock:
             if time.monotonic() >= deadline:
                 raise LockError(f"{self.key} was not free in {limit:g} s")
             time.sleep(POLL_SECONDS)
+
+    def acquire_with(self, read: Callable[[Any], None]) -> list[Any]:
+        """Take it and make the reads it guards (``read`` queues them on a pipeline) in one
+        round trip; if another holder has it, wait for it (``wait``) and read again then.
+        Returns the reads' replies."""
+        pipe = self.client.pipeline(transaction=False)
+        self.fill_acquire(pipe)
+        read(pipe)
+        got, *replies = pipe.execute()
+        if got:
+            return replies
+        self.wait()
+        pipe = self.client.pipeline(transaction=False)
+        read(pipe)
+        return list(pipe.execute())
 
     def fill_release(self, pipe: Any) -> None:
         """Queue the release on a pipeline (set ``released`` once it has run)."""

@@ -45,16 +45,9 @@ def get_version(client: redis.Redis, story_id: str, version: int) -> Story | Non
     return Story.model_validate_json(raw) if raw else None
 
 
-def get_with_versions(client: redis.Redis, story_id: str) -> tuple[Story | None, list[Story]]:
-    """The latest version and every version, oldest first, in one round trip."""
-    pipe = client.pipeline(transaction=False)
-    fill_get_with_versions(pipe, story_id)
-    latest, versions = pipe.execute()
-    return read_with_versions(latest, versions)
-
-
 def fill_get_with_versions(pipe: Any, story_id: str) -> None:
-    """``get_with_versions`` queued on a pipeline (two replies, for ``read_with_versions``)."""
+    """The latest version and every version, oldest first, queued on a pipeline (two replies,
+    for ``read_with_versions``)."""
     pipe.get(keys.story(story_id))
     pipe.lrange(keys.story_versions(story_id), 0, -1)
 

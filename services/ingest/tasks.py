@@ -203,15 +203,10 @@ def _decide_and_store(
     """Decide and write one story's new version under its lock, which is taken with the read
     of the story and released with the write (``locks``)."""
     lock = story_lock(client, story_id)
-    pipe = client.pipeline(transaction=False)
-    lock.fill_acquire(pipe)
-    stories.fill_get_with_versions(pipe, story_id)
-    got, latest, raw_versions = pipe.execute()
-    if got:
-        existing, versions = stories.read_with_versions(latest, raw_versions)
-    else:  # another run holds it: wait, then read what it wrote
-        lock.wait()
-        existing, versions = stories.get_with_versions(client, story_id)
+    latest, raw_versions = lock.acquire_with(
+        lambda pipe: stories.fill_get_with_versions(pipe, story_id)
+    )
+    existing, versions = stories.read_with_versions(latest, raw_versions)
     try:
         decision = decide(existing, draft, now=now, wire_id=item.id, versions=versions)
         if decision.outcome == "duplicate" and existing is not None and existing.wire_id == item.id:

@@ -129,13 +129,7 @@ class Index:
         # taken with the read of the feeds the story is in, and released with the write of
         # the feeds it is in now (a release Redis refused is made before the next task)
         lock = TokenLock(client, keys.story_render_lock(story.id), 20)
-        pipe = client.pipeline(transaction=False)
-        lock.fill_acquire(pipe)
-        pipe.smembers(keys.story_feeds(story.id))
-        got, members = pipe.execute()
-        if not got:
-            lock.wait()
-            members = client.smembers(keys.story_feeds(story.id))
+        (members,) = lock.acquire_with(lambda pipe: pipe.smembers(keys.story_feeds(story.id)))
         try:
             old = {text(name) for name in members}
             documents: set[str] = set()
