@@ -25,8 +25,10 @@ import logging
 from typing import Any
 
 import redis
+from pydantic import ValidationError
 
 from shared import keys, names
+from shared.models import Event
 from shared.redis_conn import Lua
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,18 @@ def taken(task_name: str, reply: Any) -> list[list[Any]]:
         except BadMessage as exc:
             log.error("a %s message taken for a batch cannot be read: %s", task_name, exc)
     return found
+
+
+def events(found: list[list[Any]]) -> list[Event]:
+    """The story events that taken messages carry (their one argument); a message that
+    carries none is logged and left out."""
+    out: list[Event] = []
+    for args in found:
+        try:
+            out.append(Event.model_validate(args[0]))
+        except (ValidationError, IndexError) as exc:
+            log.error("a story event taken for a batch is not one: %s", exc)
+    return out
 
 
 def arguments(raw: bytes | str) -> list[Any]:

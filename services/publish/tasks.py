@@ -18,7 +18,6 @@ from typing import Any
 
 import redis
 from celery.signals import worker_init
-from pydantic import ValidationError
 
 from services.publish import (
     attempts,
@@ -80,12 +79,7 @@ def on_story_event(event_data: dict[str, Any]) -> int:
     _, reply = pipe.execute()
     handled: list[str] = []
     failed: Exception | None = None
-    for args in batches.taken(names.TASK_PUBLISH_ON_EVENT, reply):
-        try:
-            taken = Event.model_validate(args[0])
-        except (ValidationError, IndexError) as exc:
-            log.error("a story event taken for a batch is not one: %s", exc)
-            continue
+    for taken in batches.events(batches.taken(names.TASK_PUBLISH_ON_EVENT, reply)):
         with bind(event_id=taken.id, story_id=taken.story_id):
             try:
                 deliveries += _fan_out(client, taken, settings)

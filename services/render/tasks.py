@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
-from pydantic import ValidationError
 
 from services.render import catalog, eagerness
 from services.render.dirty import DirtySet
@@ -95,11 +94,7 @@ def on_story_event(event_data: dict[str, Any]) -> list[str]:
     others go on; the task then fails with its error, and the outbox sends it again."""
     client = get_redis()
     events = [Event.model_validate(event_data)]
-    for args in batches.take(client, names.TASK_RENDER_ON_EVENT, EVENT_BATCH - 1):
-        try:
-            events.append(Event.model_validate(args[0]))
-        except (ValidationError, IndexError) as exc:
-            log.error("a story event taken for a batch is not one: %s", exc)
+    events += batches.events(batches.take(client, names.TASK_RENDER_ON_EVENT, EVENT_BATCH - 1))
     pipe = client.pipeline(transaction=False)  # the marks, their metric and the outbox entries
     documents: set[str] = set()
     failed: Exception | None = None

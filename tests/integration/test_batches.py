@@ -215,3 +215,9 @@ def test_publish_fans_out_the_events_waiting_behind_its_own_and_attempts_them_to
         assert left == [names.TASK_PUBLISH_DELIVER], "the deliver task stays"
     finally:
         receiver.stop()
+
+
+def test_taken_messages_that_carry_no_story_event_are_left_out(redis_db: redis.Redis) -> None:
+    event = _event(redis_db, 9)
+    found = [[{"not": "an event"}], [], [event.model_dump(mode="json")]]
+    assert batches.events(found) == [event]
