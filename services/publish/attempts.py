@@ -316,7 +316,7 @@ def _record(client: redis.Redis, judged: list[_Judged], settings: Settings) -> d
         schedule.release_slot(pipe, d.subscription_id, d.id)
         schedule.fill_pop_waiter(pipe, d.subscription_id)
         store.record(pipe, j.updated, due=j.due, dead_at=j.dead_at, retention_seconds=keep,
-                          now=j.ended, expect=d)  # fmt: skip
+                     now=j.ended, expect=d)  # fmt: skip
         chains.fill_next_of(pipe, d.id)
     try:
         replies = pipe.execute()

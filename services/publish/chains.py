@@ -77,9 +77,9 @@ class State:
 
 def read_state(client: redis.Redis, story_id: str, version: int, previous: int | None) -> State:
     """What a fan-out of ``version`` reads first, in one round trip (the subscriptions too).
-    The recipients are read
-    after the previous version's state, and its fan-out links and finishes in one transaction,
-    so when that version is seen fanned out its recipients are all there."""
+    The recipients are read after the previous version's state, and its fan-out links and
+    finishes in one transaction, so when that version is seen fanned out its recipients are
+    all there."""
     pipe = client.pipeline(transaction=False)
     pipe.sismember(keys.story_fanned_out(story_id), str(version))
     if previous:

@@ -114,10 +114,9 @@ def acquire_slot(
     ``slow_seconds`` its oldest attempt is old, and it gets no slot past ``limit`` until that
     one ends (its age is read off its lease's end: every attempt takes its slot with the same
     lease, ``attempts.attempt_lease``). A slot whose holder died frees itself when its lease
-    ends. With ``look_again``,
-    a delivery that finds none free waits for one (``pop_waiter``) and is due again then; all
-    in one round trip. On a client the reply is 1 (taken) or 0; on a pipeline it is queued,
-    and its reply comes with the others."""
+    ends. With ``look_again``, a delivery that finds none free waits for one (``pop_waiter``)
+    and is due again then; all in one round trip. On a client the reply is 1 (taken) or 0; on
+    a pipeline it is queued, and its reply comes with the others."""
     return _ACQUIRE_SLOT(
         client,
         [

@@ -92,7 +92,7 @@ def save_subscription(client: redis.Redis, sub: Subscription) -> None:
 
 def get_subscription(client: redis.Redis, sub_id: str) -> Subscription | None:
     raw = client.get(keys.subscription(sub_id))
-    return Subscription.model_validate_json(raw) if raw else None
+    return parse_subscription(raw) if raw else None
 
 
 def update_subscription(
