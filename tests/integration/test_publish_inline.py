@@ -4,7 +4,9 @@ an attempt falls back to a task."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +14,7 @@ import redis
 
 from services.publish import fanout, inline, schedule, store
 from shared import keys
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 from tests.integration.test_publish_attempts import configure
 from tests.integration.test_publish_flow import subscribe, version
 from tests.support.receiver import Received, Receiver
@@ -23,6 +25,43 @@ def fan_out(client: redis.Redis, story_id: str, number: int = 1) -> list[str]:
     kind = "story.published" if number == 1 else "story.updated"
     event = version(client, story_id, number, kind)  # type: ignore[arg-type]
     return fanout.story_event(client, event, datetime.now(UTC)).deliveries
+
+
+def hanging(release: threading.Event) -> Receiver:
+    """A receiver whose every answer waits until ``release`` is set (20 s at most)."""
+
+    def slow(_got: Received) -> tuple[int, bytes]:
+        release.wait(20)
+        return 200, b"ok"
+
+    return Receiver(respond=slow).start()
+
+
+@contextlib.contextmanager
+def hanging_and_quick() -> Iterator[tuple[threading.Event, Receiver, Receiver]]:
+    """A receiver that hangs until the event is set and one that answers at once; both stopped
+    (the hanging one let go first) when the block ends."""
+    release = threading.Event()
+    stuck, quick = hanging(release), Receiver().start()
+    try:
+        yield release, stuck, quick
+    finally:
+        release.set()
+        stuck.stop()
+        quick.stop()
+
+
+def in_background(
+    client: redis.Redis, made: list[str], settings: Settings
+) -> tuple[threading.Thread, dict[str, str]]:
+    """The first attempts of ``made`` on a thread of their own; their statuses land in the
+    dict when they are all over."""
+    done: dict[str, str] = {}
+    runner = threading.Thread(
+        target=lambda: done.update(inline.first_attempts(client, made, settings, print))
+    )
+    runner.start()
+    return runner, done
 
 
 def test_first_attempts_need_no_deliver_task(
@@ -52,22 +91,11 @@ def test_a_slow_subscriber_does_not_hold_up_another_subscribers_first_attempt(
     redis_db: redis.Redis, settings_env: pytest.MonkeyPatch
 ) -> None:
     settings = configure(settings_env)
-    release = threading.Event()
-
-    def slow(_got: Received) -> tuple[int, bytes]:
-        release.wait(20)
-        return 200, b"ok"
-
-    stuck, quick = Receiver(respond=slow).start(), Receiver().start()
-    try:
+    with hanging_and_quick() as (release, stuck, quick):
         subscribe(redis_db, stuck.url)
         quick_sub = subscribe(redis_db, quick.url)
         made = fan_out(redis_db, "st_slow")
-        done: dict[str, str] = {}
-        runner = threading.Thread(
-            target=lambda: done.update(inline.first_attempts(redis_db, made, settings, print))
-        )
-        runner.start()
+        runner, done = in_background(redis_db, made, settings)
         wait_for(lambda: quick.snapshot(), timeout=10, message="the quick subscriber's attempt")
         quick_delivery = next(d for d in made if store.get_delivery(redis_db, d).subscription_id
                               == quick_sub.id)  # fmt: skip
@@ -83,10 +111,6 @@ def test_a_slow_subscriber_does_not_hold_up_another_subscribers_first_attempt(
         release.set()
         runner.join(20)
         assert set(done.values()) == {"succeeded"}
-    finally:
-        release.set()
-        stuck.stop()
-        quick.stop()
 
 
 def test_a_hanging_partner_at_its_quick_limit_leaves_the_send_pool_to_the_others(
@@ -97,22 +121,11 @@ def test_a_hanging_partner_at_its_quick_limit_leaves_the_send_pool_to_the_others
     (with 8 threads, eight hanging requests held every one and the quick partner waited for
     the read timeout)."""
     settings = configure(settings_env)  # the default limits: 4, and 16 while quick
-    release = threading.Event()
-
-    def slow(_got: Received) -> tuple[int, bytes]:
-        release.wait(20)
-        return 200, b"ok"
-
-    stuck, quick = Receiver(respond=slow).start(), Receiver().start()
-    try:
+    with hanging_and_quick() as (release, stuck, quick):
         subscribe(redis_db, stuck.url)  # first: each story's hanging delivery goes first
         subscribe(redis_db, quick.url)
         made = [d for n in range(12) for d in fan_out(redis_db, f"st_pool{n}")]
-        done: dict[str, str] = {}
-        runner = threading.Thread(
-            target=lambda: done.update(inline.first_attempts(redis_db, made, settings, print))
-        )
-        runner.start()
+        runner, done = in_background(redis_db, made, settings)
         wait_for(
             lambda: len(quick.snapshot()) == 12,
             timeout=10,
@@ -122,10 +135,6 @@ def test_a_hanging_partner_at_its_quick_limit_leaves_the_send_pool_to_the_others
         release.set()
         runner.join(20)
         assert set(done.values()) == {"succeeded"}
-    finally:
-        release.set()
-        stuck.stop()
-        quick.stop()
 
 
 def test_a_delivery_left_waiting_for_a_slot_lets_go_of_its_lock_at_once(
@@ -137,20 +146,11 @@ def test_a_delivery_left_waiting_for_a_slot_lets_go_of_its_lock_at_once(
     whole read timeout of another partner)."""
     settings = configure(settings_env, WEBHOOK_MAX_IN_FLIGHT="1", WEBHOOK_MAX_IN_FLIGHT_QUICK="1")
     release = threading.Event()
-
-    def slow(_got: Received) -> tuple[int, bytes]:
-        release.wait(20)
-        return 200, b"ok"
-
-    stuck = Receiver(respond=slow).start()
+    stuck = hanging(release)
     try:
         sub = subscribe(redis_db, stuck.url)
         made = fan_out(redis_db, "st_wait_a") + fan_out(redis_db, "st_wait_b")
-        done: dict[str, str] = {}
-        runner = threading.Thread(
-            target=lambda: done.update(inline.first_attempts(redis_db, made, settings, print))
-        )
-        runner.start()
+        runner, done = in_background(redis_db, made, settings)
         wait_for(lambda: stuck.snapshot(), timeout=10, message="the first request to hang")
         waiting = schedule.pop_waiter(redis_db, sub.id)
         assert waiting in made, "one of the two waits for the slot"
