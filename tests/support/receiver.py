@@ -71,6 +71,11 @@ class Receiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    # the client went away mid-body (a sender killed while sending): a real
+                    # server drops such a request, and so does this one, unrecorded
+                    self.close_connection = True
+                    return
                 got = Received(self.command, self.path, dict(self.headers.items()), body)
                 with receiver._lock:
                     receiver.requests.append(got)
