@@ -357,33 +357,49 @@ def load_for_attempts(client: redis.Redis, deliveries: list[Delivery]) -> list[F
     one round trip: the subscription, whether it is failing, and the event (a
     ``feed.updated`` record, or a story event and the version the delivery names by its own
     ``story_id`` and ``version``, copied from the event: ``version_of`` checks that they
-    agree)."""
+    agree). Each key is read once however many deliveries share it: a fan-out's attempts all
+    carry the same event and version, whose bytes would otherwise come back once per
+    subscriber."""
+    reads: dict[tuple[str, str, int], int] = {}  # (command, key, index) -> reply position
     pipe = client.pipeline(transaction=False)
-    counts = []
+
+    def read(command: str, key: str, index: int = 0) -> int:
+        at = reads.get((command, key, index))
+        if at is None:
+            at = reads[(command, key, index)] = len(reads)
+            if command == "lindex":
+                pipe.lindex(key, index)
+            else:
+                getattr(pipe, command)(key)
+        return at
+
+    wanted: list[tuple[int, int, int, int | None]] = []  # subscription, failing, event, story
     for delivery in deliveries:
-        pipe.get(keys.subscription(delivery.subscription_id))
-        pipe.exists(keys.subscription_failing_since(delivery.subscription_id))
+        sub_at = read("get", keys.subscription(delivery.subscription_id))
+        failing_at = read("exists", keys.subscription_failing_since(delivery.subscription_id))
         if delivery.event_type == "feed.updated":
-            pipe.get(keys.feed_update(delivery.event_id))
-            counts.append(3)
+            wanted.append(
+                (sub_at, failing_at, read("get", keys.feed_update(delivery.event_id)), None)
+            )
             continue
-        pipe.get(keys.event(delivery.event_id))
+        event_at = read("get", keys.event(delivery.event_id))
         story_id, version = delivery.story_id, delivery.version
+        story_at = None
         if story_id and version and version >= 1:
-            pipe.lindex(keys.story_versions(story_id), version - 1)
-            counts.append(4)
-        else:
-            counts.append(3)
-    replies = iter(pipe.execute())
+            story_at = read("lindex", keys.story_versions(story_id), version - 1)
+        wanted.append((sub_at, failing_at, event_at, story_at))
+    replies = pipe.execute()
     loaded = []
-    for delivery, count in zip(deliveries, counts, strict=True):
-        raw_sub, failing, raw_event, *raw_story = (next(replies) for _ in range(count))
+    parsed: dict[int, FeedUpdate | None] = {}
+    for delivery, (sub_at, failing_at, event_at, story_at) in zip(deliveries, wanted, strict=True):
+        raw_sub, failing, raw_event = replies[sub_at], replies[failing_at], replies[event_at]
         sub = parse_subscription(raw_sub) if raw_sub else None
         if delivery.event_type == "feed.updated":
-            update = FeedUpdate.model_validate_json(raw_event) if raw_event else None
-            loaded.append(ForAttempt(sub, bool(failing), update=update))
+            if event_at not in parsed:
+                parsed[event_at] = FeedUpdate.model_validate_json(raw_event) if raw_event else None
+            loaded.append(ForAttempt(sub, bool(failing), update=parsed[event_at]))
         else:
-            story = raw_story[0] if raw_story else None
+            story = replies[story_at] if story_at is not None else None
             loaded.append(ForAttempt(sub, bool(failing), raw_event, story))
     return loaded
 

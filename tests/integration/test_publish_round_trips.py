@@ -171,3 +171,30 @@ def test_a_story_event_task_with_nothing_waiting_takes_nine_round_trips(
     assert len(receiver.snapshot()) == 2
     # the fan-out's three; the outbox entry with the look for a batch; the attempt's five
     assert trips.count == 9, trips.count
+
+
+def test_the_attempts_of_a_fan_out_read_its_event_and_version_once(
+    redis_db: redis.Redis, settings: Settings
+) -> None:
+    """Ten subscribers' attempts carry one event and one version: their bytes (kilobytes each)
+    come back once, not once per subscriber; each subscription is still read on its own."""
+    from services.publish import store
+
+    for n in range(10):
+        subscribe(redis_db, f"https://reads{n}.example/hook")
+    event = version(redis_db, "st_rt9", 1, "story.published")
+    ids = fanout.story_event(redis_db, event, datetime.now(UTC)).deliveries
+    made = [d for d in (store.get_delivery(redis_db, i) for i in ids) if d is not None]
+    assert len(made) == 10
+    redis_db.config_resetstat()
+    loaded = store.load_for_attempts(redis_db, made)
+    stats = redis_db.info("commandstats")
+    assert stats["cmdstat_lindex"]["calls"] == 1, stats["cmdstat_lindex"]
+    # ten subscriptions and one event
+    assert stats["cmdstat_get"]["calls"] == 11, stats["cmdstat_get"]
+    assert stats["cmdstat_exists"]["calls"] == 10, stats["cmdstat_exists"]
+    assert {f.raw_event for f in loaded} == {redis_db.get(keys.event(event.id))}
+    assert all(f.raw_story and f.subscription for f in loaded)
+    assert sorted(f.subscription.id for f in loaded if f.subscription) == sorted(
+        d.subscription_id for d in made
+    )
