@@ -106,6 +106,8 @@ def search(run: LoadRun, subscribers: int, start: float, step: float, budget: fl
         if not run.drain(timeout=90):
             print("  queues did not drain in 90 s; stopping this scenario", flush=True)
             break
+        if not run.quiet(timeout=120):
+            print("  the service was still busy 120 s after the step", flush=True)
     held = [s for s in steps if s["held"]]
     best = max(held, key=lambda s: s["offered_stories_per_s"]) if held else None
     hooks_only = [

@@ -23,7 +23,7 @@ import redis
 import requests
 
 from bench.loadgen import Post, run_open_loop
-from bench.loadstats import judge, latency_buckets, latency_summary, per_second
+from bench.loadstats import busy_cores, judge, latency_buckets, latency_summary, per_second
 from bench.procstats import ProcStats
 from bench.receivers import Receivers
 from bench.wirecopy import WireCopy
@@ -185,6 +185,21 @@ class LoadRun:
             if empty_in_a_row >= 2:
                 return True
             time.sleep(0.5)
+        return False
+
+    def quiet(self, timeout: float = 120, below: float = 0.15, window: float = 2.0) -> bool:
+        """Wait until the service is idle (its processes together busy under ``below`` of a
+        core over ``window`` seconds): an overloaded step leaves work behind (deliveries and
+        WebSub pushes still going out, renders catching up, Redis rewriting its AOF), and the
+        next step should start from rest, not pay for the last one. False if it never was."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before, started = self.stats.snapshot(), time.monotonic()
+            time.sleep(window)
+            after = self.stats.snapshot()
+            service = {n: v for n, v in after.items() if n not in self.stats.extra}
+            if busy_cores(before, service, time.monotonic() - started) < below:
+                return True
         return False
 
     def redis_memory(self) -> int:

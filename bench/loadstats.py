@@ -118,3 +118,10 @@ def next_rate(
 
 def _round5(rate: float) -> float:
     return float(max(5, round(rate / 5) * 5))
+
+
+def busy_cores(before: dict[str, float], after: dict[str, float], seconds: float) -> float:
+    """Cores the service kept busy between two CPU snapshots (seconds per process) taken
+    ``seconds`` apart: the sum of what every process used, over the time."""
+    used = sum(max(0.0, after.get(name, 0.0) - before.get(name, 0.0)) for name in after)
+    return used / seconds if seconds > 0 else math.inf

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bench.loadstats import judge, latency_buckets, next_rate, per_second, percentile
+from bench.loadstats import busy_cores, judge, latency_buckets, next_rate, per_second, percentile
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -49,3 +49,11 @@ def test_search_goes_down_when_the_first_rate_fails_and_gives_up_at_the_floor() 
     assert next_rate([(40, False)], start=40) == 20
     assert next_rate([(40, False), (20, False), (10, False), (5, False)], start=40) is None
     assert next_rate([(2000, True)], start=2000, max_rate=2000) is None
+
+
+def test_busy_cores_sums_what_every_process_used_over_the_time() -> None:
+    before = {"api": 1.0, "worker render": 2.0}
+    after = {"api": 1.5, "worker render": 3.5, "worker publish": 1.0}  # a process that appeared
+    assert busy_cores(before, after, 2.0) == 1.5
+    assert busy_cores(after, after, 2.0) == 0.0
+    assert busy_cores(after, before, 2.0) == 0.0  # a restarted process never counts negative
