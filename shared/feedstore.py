@@ -19,7 +19,7 @@ from datetime import datetime
 import redis
 
 from shared import keys
-from shared.redis_conn import raw, text
+from shared.redis_conn import Lua, raw, text
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def compress(body: bytes) -> bytes:
 
 # KEYS: the feed's hash. ARGV: claim (fencing token; "" for none), then field, value pairs.
 # Refuses (returns 0) a write whose claim is older than the one that wrote the stored bytes.
-_SAVE = """
+_SAVE = Lua("""
 if ARGV[1] ~= '' then
   local stored = redis.call('HGET', KEYS[1], 'claim')
   if stored and tonumber(stored) > tonumber(ARGV[1]) then return 0 end
@@ -59,7 +59,7 @@ if ARGV[1] ~= '' then
 end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 1
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ def save_feed(
         "content_type": content_type,
     }
     flat = [value for pair in fields.items() for value in pair]
-    written = client.eval(_SAVE, 1, key, "" if claim is None else claim, *flat)
+    written = _SAVE(client, [key], ["" if claim is None else claim, *flat])
     return bool(written) and stored_etag != etag.encode()
 
 

@@ -17,16 +17,16 @@ from typing import Any
 import redis
 
 from shared import keys
-from shared.redis_conn import text
+from shared.redis_conn import Lua, text
 
 #: the tasks that consume story events
 CONSUMERS = ("render", "publish")
 
-_CLAIM = """
+_CLAIM = Lua("""
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
 return ids
-"""
+""")
 
 
 def enter(client: redis.Redis, event_ids: Iterable[str], now: float | None = None) -> None:
@@ -64,7 +64,7 @@ def claim(
 ) -> list[str]:
     """The events ``consumer`` was sent before ``now - older_than`` and has not handled,
     marked sent ``now`` (atomic: several sweepers send each once per period)."""
-    ids = client.eval(_CLAIM, 1, keys.events_outbox(consumer), now - older_than, now, limit)
+    ids = _CLAIM(client, [keys.events_outbox(consumer)], [now - older_than, now, limit])
     return [text(i) for i in ids]
 
 

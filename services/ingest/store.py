@@ -22,7 +22,7 @@ from services.ingest import meters
 from shared import keys, metrics
 from shared.errors import ParseError
 from shared.models import WireItem
-from shared.redis_conn import raw, text
+from shared.redis_conn import Lua, raw, text
 
 #: how long an Idempotency-Key is remembered
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
@@ -39,13 +39,13 @@ def save_wire(client: redis.Redis, item: WireItem, body: bytes, *, pending: bool
     pipe.execute()
 
 
-_SAVE_ONCE = """
+_SAVE_ONCE = Lua("""
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'meta', ARGV[1], 'body', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 if ARGV[5] == '1' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4]) end
 return 1
-"""
+""")
 
 
 def save_wire_once(
@@ -54,18 +54,17 @@ def save_wire_once(
     """Store a raw item whose id is derived (a source's entry or file) unless it is already
     stored: a poll run twice stores it once. With its outbox entry when ``pending``. True when
     this call stored it."""
-    stored = client.eval(
-        _SAVE_ONCE,
-        3,
-        keys.wire(item.id),
-        keys.wire_received(),
-        keys.wire_outbox(),
-        item.model_dump_json(),
-        body,
-        item.received_at.timestamp(),
-        item.id,
-        "1" if pending else "0",
-        time.time(),
+    stored = _SAVE_ONCE(
+        client,
+        [keys.wire(item.id), keys.wire_received(), keys.wire_outbox()],
+        [
+            item.model_dump_json(),
+            body,
+            item.received_at.timestamp(),
+            item.id,
+            "1" if pending else "0",
+            time.time(),
+        ],
     )
     return bool(stored)
 
@@ -80,18 +79,18 @@ def fill_outbox_done(pipe: Any, wire_id: str) -> None:
     pipe.zrem(keys.wire_outbox(), wire_id)
 
 
-_CLAIM_OUTBOX = """
+_CLAIM_OUTBOX = Lua("""
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id) end
 return ids
-"""
+""")
 
 
 def claim_outbox(client: redis.Redis, now: float, older_than: float, limit: int) -> list[str]:
     """The outbox entries last sent before ``now - older_than``, marked sent ``now`` (atomic:
     with several schedulers each is claimed once per period). An entry stays until the task
     removes it, so a send lost again is claimed again."""
-    ids = client.eval(_CLAIM_OUTBOX, 1, keys.wire_outbox(), now - older_than, now, limit)
+    ids = _CLAIM_OUTBOX(client, [keys.wire_outbox()], [now - older_than, now, limit])
     return [text(i) for i in ids]
 
 

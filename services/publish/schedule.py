@@ -18,11 +18,11 @@ from shared.locks import TokenLock
 from shared.redis_conn import Lua, text
 
 # KEYS: a due set; ARGV: now, lease-until, limit
-_CLAIM_DUE = """
+_CLAIM_DUE = Lua("""
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids
-"""
+""")
 
 # KEYS: in-flight set, waiting set, due set; ARGV: member, now, lease-until, limit, look again
 # at (or ''), quick limit, slow-after seconds. A slot's score is when its lease ends, so the
@@ -90,7 +90,7 @@ def take_due_fanouts(
 def _claim(
     client: redis.Redis, key: str, now: datetime, lease_seconds: float, limit: int
 ) -> list[str]:
-    ids = client.eval(_CLAIM_DUE, 1, key, now.timestamp(), now.timestamp() + lease_seconds, limit)
+    ids = _CLAIM_DUE(client, [key], [now.timestamp(), now.timestamp() + lease_seconds, limit])
     return [text(item) for item in ids]
 
 

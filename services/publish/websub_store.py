@@ -13,12 +13,12 @@ import redis
 
 from services.publish.websub import Intent, WebSubSubscription
 from shared import keys
-from shared.redis_conn import text
+from shared.redis_conn import Lua, text
 
 INTENT_TTL_SECONDS = 7 * 24 * 3600
 
 # KEYS: topic set; ARGV: now, then the subscription key of each expired id (parallel to ids)
-_PRUNE = """
+_PRUNE = Lua("""
 local gone = 0
 for i = 2, #ARGV, 2 do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
@@ -29,7 +29,7 @@ for i = 2, #ARGV, 2 do
   end
 end
 return gone
-"""
+""")
 
 
 def save_intent(client: redis.Redis, intent: Intent) -> None:
@@ -103,7 +103,7 @@ def active(client: redis.Redis, feed: str, fmt: str, now: datetime) -> list[WebS
         args: list[str] = [str(now.timestamp())]
         for sub_id in expired:
             args.extend([sub_id, keys.websub_subscription(sub_id)])
-        client.eval(_PRUNE, 1, topic, *args)
+        _PRUNE(client, [topic], args)
     ids = [text(i) for i in client.zrangebyscore(topic, f"({now.timestamp()}", "+inf")]
     if not ids:
         return []

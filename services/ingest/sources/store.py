@@ -27,7 +27,7 @@ import redis
 from services.ingest.sources.folder import Watch
 from services.ingest.sources.model import PollState, Source, WebSubState
 from shared import keys
-from shared.redis_conn import text
+from shared.redis_conn import Lua, text
 
 #: entry keys remembered per source (the oldest seen are forgotten first)
 SEEN_KEEP = 5000
@@ -35,18 +35,18 @@ SEEN_KEEP = 5000
 ITEMS_KEEP = 1000
 
 # KEYS: due set; ARGV: now, lease-until, limit
-_CLAIM_DUE = """
+_CLAIM_DUE = Lua("""
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
 return ids
-"""
+""")
 
 # KEYS: source hash; ARGV: field, value — write only while the source exists
-_SET_IF_SOURCE = """
+_SET_IF_SOURCE = Lua("""
 if redis.call('HEXISTS', KEYS[1], 'config') == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
-"""
+""")
 
 
 def redis_now(client: redis.Redis) -> datetime:
@@ -151,7 +151,7 @@ def save_state(client: redis.Redis, source_id: str, state: PollState) -> bool:
 
 
 def _set_if_source(client: redis.Redis, source_id: str, name: str, value: str) -> bool:
-    return bool(client.eval(_SET_IF_SOURCE, 1, keys.source(source_id), name, value))
+    return bool(_SET_IF_SOURCE(client, [keys.source(source_id)], [name, value]))
 
 
 def add_taken(client: redis.Redis, source_id: str, wire_ids: list[str], at: datetime) -> None:
@@ -234,13 +234,8 @@ def due_at(client: redis.Redis, source_id: str) -> datetime | None:
 def claim_due(client: redis.Redis, now: datetime, lease_seconds: float, limit: int) -> list[str]:
     """Claim up to ``limit`` due sources: each stays scheduled a lease ahead until its poll
     records the real next time, so two schedulers never claim the same due poll."""
-    claimed = client.eval(
-        _CLAIM_DUE,
-        1,
-        keys.sources_due(),
-        now.timestamp(),
-        now.timestamp() + lease_seconds,
-        limit,
+    claimed = _CLAIM_DUE(
+        client, [keys.sources_due()], [now.timestamp(), now.timestamp() + lease_seconds, limit]
     )
     return [text(i) for i in claimed]
 

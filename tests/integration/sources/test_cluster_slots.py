@@ -42,7 +42,7 @@ def slots(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
     """Every transaction's and script's keys, each list checked to be of one slot."""
     seen: list[list[bytes]] = []
     execute = redis.client.Pipeline.execute
-    evaluate = redis.Redis.eval
+    evaluate, evaluate_sha = redis.Redis.eval, redis.Redis.evalsha
 
     def one_slot(used: list[bytes]) -> None:
         if not any(key.startswith(SOURCE_KEYS) for key in used):
@@ -59,8 +59,13 @@ def slots(monkeypatch: pytest.MonkeyPatch) -> list[list[bytes]]:
         one_slot([str(key).encode() for key in args[:numkeys]])
         return evaluate(self, script, numkeys, *args)
 
+    def checked_evalsha(self: redis.Redis, sha: str, numkeys: int, *args: Any) -> Any:
+        one_slot([str(key).encode() for key in args[:numkeys]])
+        return evaluate_sha(self, sha, numkeys, *args)
+
     monkeypatch.setattr(redis.client.Pipeline, "execute", checked_execute)
     monkeypatch.setattr(redis.Redis, "eval", checked_eval)
+    monkeypatch.setattr(redis.Redis, "evalsha", checked_evalsha)  # shared.redis_conn.Lua
     return seen
 
 
@@ -115,3 +120,6 @@ def test_every_transaction_and_script_of_sources_stays_in_one_slot(
     manage.remove(env, feed)
     manage.remove(env, desk)
     assert len(slots) >= 10  # the check saw the transactions and scripts (and found one slot each)
+    for _ in range(2):  # the second call sends the script by its SHA (the first may load it)
+        store.claim_due(env, store.redis_now(env), 30, 10)
+    assert slots.count([keys.sources_due().encode()]) >= 3, "every claim's keys were checked"
