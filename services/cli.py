@@ -112,6 +112,13 @@ def worker(
     if queue not in TASK_MODULES:
         raise typer.BadParameter(f"queue must be one of {', '.join(TASK_MODULES)}")
     _setup_logging(f"worker-{queue}")
+    if get_settings().log_format == "json":
+        import celery.apps.worker
+
+        from shared.logging import notice_writer
+
+        # the notices Celery prints from its signal handlers become JSON lines too
+        setattr(celery.apps.worker, "safe_say", notice_writer(f"worker-{queue}"))  # noqa: B010
     importlib.import_module(TASK_MODULES[queue])
     default_pool, default_concurrency = worker_pool(queue, get_settings())
     name = f"{queue}-{os.getpid()}@{socket.gethostname()}"

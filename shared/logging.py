@@ -27,8 +27,10 @@ import contextvars
 import json
 import logging
 import logging.config
+import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -220,6 +222,29 @@ def _keep_ours(**_: Any) -> None:
     """A receiver of Celery's ``setup_logging``: its presence makes Celery configure nothing."""
 
 
+def notice_writer(role: str, logger: str = "celery.apps.worker") -> Callable[..., None]:
+    """A stand-in for Celery's ``safe_say`` (the notices a worker prints from its signal
+    handlers, such as ``worker: Warm shutdown (MainProcess)``) that writes them as our JSON
+    lines: one ``os.write`` of a whole line to stderr, no lock, as a signal handler needs.
+    Secrets are masked as in every other line."""
+    redact = Redactor(_secrets(get_settings()))
+
+    def say(msg: str, f: Any = None) -> None:
+        entry = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": logger,
+            "msg": redact(str(msg).strip()),
+            "process": role,
+            "pid": os.getpid(),
+        }
+        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        with contextlib.suppress(OSError):
+            os.write(sys.__stderr__.fileno() if sys.__stderr__ else 2, line.encode())
+
+    return say
+
+
 def is_json() -> bool:
     """Whether this process writes JSON lines (Celery's banner is then left out)."""
     return get_settings().log_format == "json"
@@ -237,4 +262,5 @@ __all__ = [
     "current",
     "dict_config",
     "formatter",
+    "notice_writer",
 ]

@@ -4,6 +4,7 @@ event carries its id (the ids travel in the log context, not in each message).""
 from __future__ import annotations
 
 import json
+import signal
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -107,3 +108,17 @@ def test_lines_about_a_story_or_an_event_carry_its_ids(json_service: Service) ->
     # the ids of one task never leak into the next task's lines
     other_tasks = [r for r in logs["ingest"] if r.get("wire_id") not in (None, wire_id)]
     assert other_tasks == []
+
+
+def test_a_worker_stopped_says_so_in_json_too(json_service: Service) -> None:
+    """Celery prints its shutdown notice from the signal handler, past logging: in JSON mode
+    that line is JSON like the rest."""
+    json_service.kill("render", signal.SIGTERM)  # a warm shutdown, waited for
+    try:
+        lines = records(json_service, "render")  # every line JSON, the last ones included
+        notices = [r for r in lines if "Warm shutdown" in r["msg"]]
+        assert notices, lines[-5:]
+        assert notices[-1]["process"] == "worker-render"
+        assert notices[-1]["logger"] == "celery.apps.worker"
+    finally:
+        json_service.start("render")

@@ -22,6 +22,7 @@ from shared.logging import (
     bind,
     current,
     formatter,
+    notice_writer,
 )
 
 
@@ -169,3 +170,20 @@ def test_the_format_is_text_or_json() -> None:
     assert isinstance(formatter("api", "text"), TextFormatter)
     with pytest.raises(ValueError, match="log format must be one of text, json"):
         formatter("api", "yaml")
+
+
+def test_celery_notices_become_json_lines_with_secrets_masked(
+    settings_env: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    settings_env.setenv("SYNDICATE_API_TOKENS", "tok-notice-secret-1234")
+    say = notice_writer("worker-publish")
+    say("worker: Warm shutdown (MainProcess) tok-notice-secret-1234")
+    line = capfd.readouterr().err.strip()
+    record = json.loads(line)
+    assert record["msg"] == f"worker: Warm shutdown (MainProcess) {REDACTED}"
+    assert (record["process"], record["logger"], record["level"]) == (
+        "worker-publish",
+        "celery.apps.worker",
+        "INFO",
+    )
+    assert {"ts", "pid"} <= set(record)
