@@ -15,7 +15,9 @@ metrics must not fail the work they measure).
     registry.register(RedisCollector(get_redis))   # in the API process
 
 Several writes of a hot path go in one round trip: ``record(client, counter.increment(...),
-histogram.observation(...))``, or into a pipeline the caller already runs: ``fill(pipe, ...)``.
+histogram.observation(...))``, or into a pipeline the caller already runs: ``fill(pipe, ...)``;
+the writes given together are merged, one command per field (a batch of deliveries costs
+about what one does).
 Gauges best read live (queue depths, schedules) are not written at all: ``shared.live_metrics``
 computes them at scrape time.
 """
@@ -78,22 +80,34 @@ class _Metric:
             raise ValueError(f"{self.name} takes labels {self.labelnames}, got {tuple(labels)}")
 
 
+#: one change to a metric's hash: (command, key, field, value), the command one of
+#: ``hincrby``, ``hincrbyfloat`` (added up when several writes touch one field) or ``hset``
+Op = tuple[str, str, str, float]
+
+
 @dataclass(frozen=True)
 class Write:
     """One pending write of one metric: ``record`` or ``fill`` sends it."""
 
     metric: _Metric
-    commands: Callable[[Any], None]
+    ops: tuple[Op, ...]
 
 
 def fill(pipe: Any, *writes: Write) -> None:
-    """Add ``writes`` (and each metric's description, once) to a pipeline the caller runs."""
-    described: set[str] = set()
+    """Add ``writes`` to a pipeline the caller runs: each metric's description once, and one
+    command per field however many writes touch it (increments added up, the last value
+    set kept), so a batch of ten deliveries' metrics costs about what one's does."""
+    described: dict[str, str] = {}
+    merged: dict[tuple[str, str, str], float] = {}  # (command, key, field) -> value
     for write in writes:
-        if write.metric.name not in described:
-            described.add(write.metric.name)
-            pipe.hset(keys.metrics_registry(), write.metric.name, write.metric.registered)
-        write.commands(pipe)
+        described.setdefault(write.metric.name, write.metric.registered)
+        for command, key, name, value in write.ops:
+            at = (command, key, name)
+            merged[at] = value if command == "hset" else merged.get(at, 0) + value
+    for metric, description in described.items():
+        pipe.hset(keys.metrics_registry(), metric, description)
+    for (command, key, name), value in merged.items():
+        getattr(pipe, command)(key, name, value)
 
 
 def record(client: redis.Redis, *writes: Write) -> None:
@@ -117,8 +131,7 @@ class Counter(_Metric):
 
     def increment(self, labels: Sequence[str] = (), amount: float = 1.0) -> Write:
         self._check(labels)
-        key, name = keys.metric(self.name), _field(labels)
-        return Write(self, lambda pipe: pipe.hincrbyfloat(key, name, amount))
+        return Write(self, (("hincrbyfloat", keys.metric(self.name), _field(labels), amount),))
 
     def inc(self, client: redis.Redis, labels: Sequence[str] = (), amount: float = 1.0) -> None:
         record(client, self.increment(labels, amount))
@@ -132,8 +145,7 @@ class Gauge(_Metric):
 
     def setting(self, value: float, labels: Sequence[str] = ()) -> Write:
         self._check(labels)
-        key, name = keys.metric(self.name), _field(labels)
-        return Write(self, lambda pipe: pipe.hset(key, name, value))
+        return Write(self, (("hset", keys.metric(self.name), _field(labels), value),))
 
     def set(self, client: redis.Redis, value: float, labels: Sequence[str] = ()) -> None:
         record(client, self.setting(value, labels))
@@ -153,14 +165,12 @@ class Histogram(_Metric):
         self._check(labels)
         bucket = next((i for i, bound in enumerate(self.buckets) if value <= bound), None)
         key = keys.metric(self.name)
-
-        def commands(pipe: Any) -> None:
-            if bucket is not None:
-                pipe.hincrby(key, _field(labels, f"b{bucket}"), 1)
-            pipe.hincrbyfloat(key, _field(labels, "sum"), value)
-            pipe.hincrby(key, _field(labels, "count"), 1)
-
-        return Write(self, commands)
+        ops: list[Op] = []
+        if bucket is not None:
+            ops.append(("hincrby", key, _field(labels, f"b{bucket}"), 1))
+        ops.append(("hincrbyfloat", key, _field(labels, "sum"), value))
+        ops.append(("hincrby", key, _field(labels, "count"), 1))
+        return Write(self, tuple(ops))
 
     def observe(self, client: redis.Redis, labels: Sequence[str], value: float) -> None:
         record(client, self.observation(labels, value))

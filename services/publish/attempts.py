@@ -348,14 +348,15 @@ def _record(client: redis.Redis, judged: list[_Judged], settings: Settings) -> d
     if not written:
         return results
     pipe = client.pipeline(transaction=False)
+    writes: list[metrics.Write] = []  # the batch's metrics, merged: one command per field
     for j, _ in written:
         d = j.going.delivery
         with _ids(d):
             j.going.channel.settle(client, pipe, d, j.outcome, j.ended, settings)
-        writes = meters.attempted(d, j.outcome, j.sent.status, j.made, j.sent.latency_ms / 1000,
-                                  j.ended)  # fmt: skip
-        metrics.fill(pipe, *writes)
+        writes += meters.attempted(d, j.outcome, j.sent.status, j.made, j.sent.latency_ms / 1000,
+                                   j.ended)  # fmt: skip
         j.going.lock.fill_release(pipe)
+    metrics.fill(pipe, *writes)
     try:
         pipe.execute()
         for j, _ in written:

@@ -80,10 +80,10 @@ def test_a_parsed_item_writes_its_parse_time_and_one_count_per_story() -> None:
     metrics.fill(pipe, *ingest_meters.parsed("rss", 0.02, ["new", "duplicate", "new"]))
     incs = [args for name, args in pipe.commands if name == "hincrbyfloat"]
     stories_key = keys.metric("syndicate_stories_total")
-    assert [(k, f) for k, f, _ in incs if k == stories_key] == [
-        (stories_key, '["new", "rss"]'),
-        (stories_key, '["duplicate", "rss"]'),
-        (stories_key, '["new", "rss"]'),
+    # one command per label set, the two new stories added up
+    assert [(k, f, n) for k, f, n in incs if k == stories_key] == [
+        (stories_key, '["new", "rss"]', 2.0),
+        (stories_key, '["duplicate", "rss"]', 1.0),
     ]
     # each metric described once, however many writes it has
     described = [args[1] for name, args in pipe.commands if name == "hset"]
@@ -152,12 +152,52 @@ def test_a_histogram_write_counts_its_bucket_sum_and_count() -> None:
     histogram = metrics.Histogram("t_seconds", "T.", ("kind",), buckets=(0.1, 1.0))
     pipe = Recorder()
     metrics.fill(pipe, histogram.observation(("a",), 0.5), histogram.observation(("a",), 7.0))
-    fields = [(name, args[1]) for name, args in pipe.commands if name != "hset"]
+    fields = [(name, args[1], args[2]) for name, args in pipe.commands if name != "hset"]
+    # one command per field, the two observations added up; 7.0 is above every bound: only
+    # +Inf (the count) holds it
     assert fields == [
-        ("hincrby", '["a"]\x1fb1'),
-        ("hincrbyfloat", '["a"]\x1fsum'),
-        ("hincrby", '["a"]\x1fcount'),
-        # 7.0 is above every bound: only +Inf (the count) holds it
-        ("hincrbyfloat", '["a"]\x1fsum'),
-        ("hincrby", '["a"]\x1fcount'),
+        ("hincrby", '["a"]\x1fb1', 1),
+        ("hincrbyfloat", '["a"]\x1fsum', 7.5),
+        ("hincrby", '["a"]\x1fcount', 2),
     ]
+
+
+def test_a_batch_of_writes_costs_a_command_per_field_and_a_description_per_metric() -> None:
+    """Ten deliveries' metrics, as an attempt batch writes them: the sums are the ten writes',
+    in one command per field; a gauge keeps the last value set."""
+    pipe = Recorder()
+    ended = NOW + timedelta(seconds=1)
+    writes = [
+        w
+        for _ in range(10)
+        for w in publish_meters.attempted(delivery(), Outcome("succeeded"), 200, 1, 0.002, ended)
+    ]
+    gauge = metrics.Gauge("t_backlog", "T.")
+    metrics.fill(pipe, *writes, gauge.setting(3), gauge.setting(5))
+    described = [
+        args[1]
+        for name, args in pipe.commands
+        if name == "hset" and args[0] == keys.metrics_registry()
+    ]
+    assert sorted(described) == sorted(
+        {"syndicate_deliveries_total", "syndicate_delivery_request_seconds",
+         "syndicate_delivery_latency_seconds", "t_backlog"}
+    )  # fmt: skip
+    changes = [(name, args) for name, args in pipe.commands if args[0] != keys.metrics_registry()]
+    assert len(changes) == len({args[:2] for _, args in changes}) == 8  # 1 + 3 + 3 + 1
+    counted = keys.metric("syndicate_deliveries_total")
+    assert ("hincrbyfloat", (counted, '["webhook", "delivered", "1"]', 10.0)) in changes
+    latency = keys.metric("syndicate_delivery_latency_seconds")
+    assert ("hincrby", (latency, '["webhook"]\x1fcount', 10)) in changes
+    assert ("hincrbyfloat", (latency, '["webhook"]\x1fsum', 10.0)) in changes
+    assert ("hset", (keys.metric("t_backlog"), "[]", 5)) in changes
+
+
+def test_writes_of_different_kinds_to_one_field_are_all_sent() -> None:
+    """Merging never drops a write: an increment and a set of one field both go out."""
+    pipe = Recorder()
+    counter = metrics.Counter("t_mixed", "T.")
+    gauge = metrics.Gauge("t_mixed", "T.")
+    metrics.fill(pipe, counter.increment(), gauge.setting(4), counter.increment())
+    changes = [(name, args[2]) for name, args in pipe.commands if args[0] == keys.metric("t_mixed")]
+    assert changes == [("hincrbyfloat", 2.0), ("hset", 4)]
