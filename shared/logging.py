@@ -225,20 +225,15 @@ def _keep_ours(**_: Any) -> None:
 def notice_writer(role: str, logger: str = "celery.apps.worker") -> Callable[..., None]:
     """A stand-in for Celery's ``safe_say`` (the notices a worker prints from its signal
     handlers, such as ``worker: Warm shutdown (MainProcess)``) that writes them as our JSON
-    lines: one ``os.write`` of a whole line to stderr, no lock, as a signal handler needs.
-    Secrets are masked as in every other line."""
-    redact = Redactor(_secrets(get_settings()))
+    lines (``JsonFormatter``, secrets masked): one ``os.write`` of a whole line to stderr, no
+    handler and so no lock, as a signal handler needs."""
+    json_lines = formatter(role, "json", _secrets(get_settings()))
 
     def say(msg: str, f: Any = None) -> None:
-        entry = {
-            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "level": "INFO",
-            "logger": logger,
-            "msg": redact(str(msg).strip()),
-            "process": role,
-            "pid": os.getpid(),
-        }
-        line = json.dumps(entry, ensure_ascii=False) + "\n"
+        record = logging.makeLogRecord(
+            {"name": logger, "levelname": "INFO", "levelno": logging.INFO, "msg": str(msg).strip()}
+        )
+        line = json_lines.format(record) + "\n"
         with contextlib.suppress(OSError):
             os.write(sys.__stderr__.fileno() if sys.__stderr__ else 2, line.encode())
 
