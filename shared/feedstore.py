@@ -3,9 +3,13 @@
 Written by render; read by render's HTTP side (which serves exactly these bytes and never
 renders) and by publish (WebSub content distribution sends the same bytes to hub subscribers).
 
-Beside the body, each render is stored gzip-compressed once (deterministic: no timestamp in the
-gzip header), so the HTTP side serves ``Content-Encoding: gzip`` without compressing per request.
-Each encoding has its own strong ETag: the body's hash, suffixed ``-gzip`` for the gzip bytes.
+Beside the body, each render is kept gzip-compressed once, made by the first read that asks for
+gzip (deterministic: no timestamp in the gzip header) and stored beside the body, so the HTTP
+side never compresses per request and a render nobody reads compressed costs nothing: a followed
+feed renders up to four times a second, and compressing its three formats at level 9 cost the
+render pump several times what rendering them did. A new render drops the stored gzip bytes in
+the same write, so gzip bytes never outlive the body they were made from. Each encoding has its
+own strong ETag: the body's hash, suffixed ``-gzip`` for the gzip bytes.
 """
 
 from __future__ import annotations
@@ -50,14 +54,24 @@ def compress(body: bytes) -> bytes:
 
 
 # KEYS: the feed's hash. ARGV: claim (fencing token; "" for none), then field, value pairs.
-# Refuses (returns 0) a write whose claim is older than the one that wrote the stored bytes.
+# Refuses (returns 0) a write whose claim is older than the one that wrote the stored bytes;
+# drops the gzip bytes of the body it replaces.
 _SAVE = Lua("""
 if ARGV[1] ~= '' then
   local stored = redis.call('HGET', KEYS[1], 'claim')
   if stored and tonumber(stored) > tonumber(ARGV[1]) then return 0 end
   redis.call('HSET', KEYS[1], 'claim', ARGV[1])
 end
+redis.call('HDEL', KEYS[1], 'gzip', 'gzip_etag', 'gzip_length')
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return 1
+""")
+
+# KEYS: the feed's hash. ARGV: the ETag of the body compressed, gzip bytes, gzip ETag, length.
+# Stores the gzip bytes only while that body is still the stored one (returns 1), else 0.
+_SAVE_GZIP = Lua("""
+if redis.call('HGET', KEYS[1], 'etag') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'gzip', ARGV[2], 'gzip_etag', ARGV[3], 'gzip_length', ARGV[4])
 return 1
 """)
 
@@ -67,7 +81,6 @@ class Stored:
     """What a save compares a new render with: the stored validators of one format."""
 
     etag: bytes | None
-    gzip_etag: bytes | None
     last_modified: datetime | None
 
 
@@ -75,11 +88,11 @@ def load_stored(client: redis.Redis, name: str, fmts: Sequence[str]) -> dict[str
     """``Stored`` of each format of a document, in one round trip (a render saves all three)."""
     pipe = client.pipeline(transaction=False)
     for fmt in fmts:
-        pipe.hmget(keys.feed(name, fmt), ["etag", "gzip_etag", "last_modified"])
+        pipe.hmget(keys.feed(name, fmt), ["etag", "last_modified"])
     found = {}
-    for fmt, (etag, gzip_etag, modified) in zip(fmts, pipe.execute(), strict=True):
+    for fmt, (etag, modified) in zip(fmts, pipe.execute(), strict=True):
         when = datetime.fromisoformat(text(modified)) if modified is not None else None
-        found[fmt] = Stored(etag, gzip_etag, when)
+        found[fmt] = Stored(etag, when)
     return found
 
 
@@ -103,20 +116,13 @@ def save_feed(
     """
     key = keys.feed(name, fmt)
     etag = etag_of(body)
-    if stored is None:
-        stored_etag, stored_gzip = client.hmget(key, ["etag", "gzip_etag"])
-    else:
-        stored_etag, stored_gzip = stored.etag, stored.gzip_etag
-    if stored_etag == etag.encode() and stored_gzip is not None:
+    stored_etag = client.hget(key, "etag") if stored is None else stored.etag
+    if stored_etag == etag.encode():
         return False
-    packed = compress(body)
     fields: dict[str, bytes | str | int] = {
         "body": body,
         "etag": etag,
         "length": len(body),
-        "gzip": packed,
-        "gzip_etag": gzip_etag_of(etag),
-        "gzip_length": len(packed),
         "last_modified": last_modified.isoformat(),
         "content_type": content_type,
     }
@@ -152,11 +158,16 @@ class StoredHeaders:
 def load_headers(
     client: redis.Redis, name: str, fmt: str, encoding: str = "identity"
 ) -> StoredHeaders | None:
-    """The validators of one stored encoding (``identity`` or ``gzip``), or ``None``."""
+    """The validators of one stored encoding (``identity`` or ``gzip``), or ``None``. The gzip
+    bytes are made here when no read has asked for them since the last render (their length is
+    one of the validators)."""
     _, etag_field, length_field = _FIELDS[encoding]
     etag, length, last_modified, content_type = client.hmget(
         keys.feed(name, fmt), [etag_field, length_field, "last_modified", "content_type"]
     )
+    if encoding == "gzip" and etag is None:
+        made = _compressed(client, name, fmt)
+        return None if made is None else made[1]
     if etag is None or length is None or last_modified is None or content_type is None:
         return None
     return StoredHeaders(
@@ -171,11 +182,13 @@ def load_encoded(
     client: redis.Redis, name: str, fmt: str, encoding: str = "identity"
 ) -> tuple[bytes, StoredHeaders] | None:
     """The stored bytes of one encoding with their validators, read together (one HMGET, so
-    the ETag always belongs to these very bytes)."""
+    the ETag always belongs to these very bytes); gzip bytes not made yet are made here."""
     body_field, etag_field, _ = _FIELDS[encoding]
     body, etag, last_modified, content_type = client.hmget(
         keys.feed(name, fmt), [body_field, etag_field, "last_modified", "content_type"]
     )
+    if encoding == "gzip" and (body is None or etag is None):
+        return _compressed(client, name, fmt)
     if body is None or etag is None or last_modified is None or content_type is None:
         return None
     data = raw(body)
@@ -186,6 +199,30 @@ def load_encoded(
         length=len(data),
     )
     return data, headers
+
+
+def _compressed(
+    client: redis.Redis, name: str, fmt: str
+) -> tuple[bytes, StoredHeaders] | None:
+    """Compress the stored body of one format and keep the gzip bytes beside it (unless a
+    newer render replaced that body meanwhile: then these bytes still go out, with the ETag of
+    the body they were made from, and the next gzip read compresses the newer one)."""
+    key = keys.feed(name, fmt)
+    body, etag, last_modified, content_type = client.hmget(
+        key, ["body", "etag", "last_modified", "content_type"]
+    )
+    if body is None or etag is None or last_modified is None or content_type is None:
+        return None
+    packed = compress(raw(body))
+    gzip_etag = gzip_etag_of(text(etag))
+    _SAVE_GZIP(client, [key], [etag, packed, gzip_etag, len(packed)])
+    headers = StoredHeaders(
+        etag=gzip_etag,
+        last_modified=datetime.fromisoformat(text(last_modified)),
+        content_type=text(content_type),
+        length=len(packed),
+    )
+    return packed, headers
 
 
 def delete_feed(client: redis.Redis, name: str, formats: tuple[str, ...]) -> None:

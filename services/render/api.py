@@ -3,7 +3,7 @@
 Per request: a pending change of the document is rendered first (``onread``: feeds nobody
 follows render when read; one round trip when nothing is pending), then one small Redis read
 of the validators of the chosen encoding, then ``304`` or the stored bytes (identity or
-pre-compressed gzip). ``GET /feeds`` lists every feed.
+gzip, compressed by the first gzip read of each render and kept: ``feedstore``). ``GET /feeds`` lists every feed.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
     story event ─> on_story_event: move the story between feed indexes ─> mark touched documents
     pump (a thread in each render worker): claim due documents ─> render_document each:
-        load the document's stories ─> documents.render_document (pure) ─> feedstore (+ gzip)
+        load the document's stories ─> documents.render_document (pure) ─> feedstore
         ─> if a subscription document's bytes changed: feed.updated to publish
 
 Both are safe to run twice: moving a story is idempotent and a render of unchanged data gives

@@ -1,5 +1,5 @@
-"""Feeds over real HTTP, served like a good feed host: media types, validators, 304s, gzip stored
-pre-compressed with an ETag per encoding, caching, WebSub discovery, 404 problems, the list."""
+"""Feeds over real HTTP, served like a good feed host: media types, validators, 304s, gzip with
+an ETag per encoding, caching, WebSub discovery, 404 problems, the list."""
 
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ def test_each_format_with_its_media_type_and_headers(feeds: str, fmt: str) -> No
     )
 
 
-def test_gzip_is_stored_pre_compressed_with_its_own_etag(feeds: str) -> None:
+def test_gzip_has_its_own_etag_and_length(feeds: str) -> None:
     url = f"{feeds}/feeds/all.atom"
     plain = get(url, **IDENTITY)
     # raw bytes as sent (requests would decompress them)

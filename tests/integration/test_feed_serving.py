@@ -4,6 +4,7 @@ revalidating with If-Modified-Since alone never gets a wrong 304."""
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -12,7 +13,7 @@ import redis
 import requests
 
 from services.render.index import Index
-from shared import feedstore, stories
+from shared import feedstore, keys, stories
 from shared.settings import get_settings
 from tests.support.render import drain, publish
 from tests.support.stories import T0, rich_story
@@ -94,6 +95,69 @@ def test_the_handler_serves_the_stored_bytes_verbatim(feeds: str, redis_db: redi
     assert packed.raw.read(decode_content=False) == feedstore.compress(planted)
     again = feedstore.load_feed(redis_db, "all", "atom")
     assert again is not None and again.body == planted  # the GET rendered nothing
+
+
+def test_gzip_bytes_are_made_by_the_first_gzip_read_and_dropped_by_the_next_render(
+    feeds: str, redis_db: redis.Redis
+) -> None:
+    """A render stores no gzip bytes; the first gzip read makes and keeps them; later reads
+    serve the kept bytes; a new render drops them with the body they were made from."""
+    url = f"{feeds}/feeds/all.atom"
+    key = keys.feed("all", "atom")
+    when = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+    first = b"<?xml version='1.0'?><feed>first</feed>\n" * 20
+    feedstore.save_feed(redis_db, "all", "atom", first, when, "application/atom+xml")
+    assert redis_db.hget(key, "gzip") is None
+
+    def zipped() -> requests.Response:
+        return requests.get(url, headers={"Accept-Encoding": "gzip"}, timeout=10, stream=True)
+
+    answer = zipped()
+    assert answer.raw.read(decode_content=False) == feedstore.compress(first)
+    assert answer.headers["etag"] == feedstore.gzip_etag_of(feedstore.etag_of(first))
+    assert redis_db.hget(key, "gzip") == feedstore.compress(first)
+    # kept bytes are served as kept (not compressed again): plant other valid gzip bytes
+    planted = gzip.compress(first, compresslevel=1, mtime=0)
+    redis_db.hset(key, mapping={"gzip": planted, "gzip_length": len(planted)})
+    again = zipped()
+    assert again.raw.read(decode_content=False) == planted
+    assert again.headers["content-length"] == str(len(planted))
+    # HEAD of a render nobody has read compressed yet: the length is that of the gzip bytes
+    second = b"<?xml version='1.0'?><feed>second</feed>\n" * 20
+    feedstore.save_feed(redis_db, "all", "atom", second, when, "application/atom+xml")
+    assert redis_db.hmget(key, ["gzip", "gzip_etag", "gzip_length"]) == [None, None, None]
+    head = requests.head(url, headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert head.headers["content-length"] == str(len(feedstore.compress(second)))
+    assert head.headers["etag"] == feedstore.gzip_etag_of(feedstore.etag_of(second))
+    assert zipped().raw.read(decode_content=False) == feedstore.compress(second)
+
+
+def test_gzip_bytes_of_a_body_replaced_meanwhile_are_served_but_not_kept(
+    redis_db: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render that lands while a read compresses the older body: the read serves the older
+    body's gzip bytes with that body's ETag, and keeps nothing (the newer body has no gzip
+    bytes yet, so the next gzip read compresses it)."""
+    when = datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
+    old, new = b"<feed>old</feed>", b"<feed>new</feed>"
+    feedstore.save_feed(redis_db, "all", "rss", old, when, "application/rss+xml")
+    real = feedstore.compress
+
+    def compress_while_a_render_lands(body: bytes) -> bytes:
+        feedstore.save_feed(redis_db, "all", "rss", new, when, "application/rss+xml")
+        return real(body)
+
+    monkeypatch.setattr(feedstore, "compress", compress_while_a_render_lands)
+    loaded = feedstore.load_encoded(redis_db, "all", "rss", "gzip")
+    assert loaded is not None
+    body, headers = loaded
+    assert body == real(old)
+    assert headers.etag == feedstore.gzip_etag_of(feedstore.etag_of(old))
+    assert headers.length == len(body)
+    assert redis_db.hget(keys.feed("all", "rss"), "gzip") is None
+    monkeypatch.setattr(feedstore, "compress", real)
+    loaded = feedstore.load_encoded(redis_db, "all", "rss", "gzip")
+    assert loaded is not None and loaded[0] == real(new)
 
 
 def test_a_feed_not_yet_rendered_is_rendered_by_the_first_get(
