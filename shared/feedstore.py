@@ -201,9 +201,7 @@ def load_encoded(
     return data, headers
 
 
-def _compressed(
-    client: redis.Redis, name: str, fmt: str
-) -> tuple[bytes, StoredHeaders] | None:
+def _compressed(client: redis.Redis, name: str, fmt: str) -> tuple[bytes, StoredHeaders] | None:
     """Compress the stored body of one format and keep the gzip bytes beside it (unless a
     newer render replaced that body meanwhile: then these bytes still go out, with the ETag of
     the body they were made from, and the next gzip read compresses the newer one)."""
