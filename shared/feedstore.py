@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import redis
 
@@ -224,8 +225,13 @@ def _compressed(client: redis.Redis, name: str, fmt: str) -> tuple[bytes, Stored
 
 
 def delete_feed(client: redis.Redis, name: str, formats: tuple[str, ...]) -> None:
-    """Forget every stored format of a feed (a named feed that was removed from the settings)."""
-    client.delete(*(keys.feed(name, fmt) for fmt in formats), keys.feed_announced(name))
+    """Forget every stored format of a feed (a named feed that was removed from the settings);
+    its WebSub diffs expire on their own."""
+    client.delete(
+        *(keys.feed(name, fmt) for fmt in formats),
+        keys.feed_announced(name),
+        keys.feed_announced_entries(name),
+    )
 
 
 def load_announced(client: redis.Redis, name: str) -> dict[str, str] | None:
@@ -245,3 +251,40 @@ def stored_etags(client: redis.Redis, name: str, formats: tuple[str, ...]) -> di
 def save_announced(client: redis.Redis, name: str, etags: dict[str, str]) -> None:
     """Record that ``feed.updated`` for these ETags was sent."""
     client.hset(keys.feed_announced(name), items=[v for pair in etags.items() for v in pair])
+
+
+# --- WebSub diffs ------------------------------------------------------------------------------
+
+
+def load_announced_entries(client: redis.Redis, name: str) -> frozenset[str] | None:
+    """The entry marks of the last announced render of a document; None if none was recorded."""
+    value = client.get(keys.feed_announced_entries(name))
+    return None if value is None else frozenset(text(value).split())
+
+
+def fill_announced_entries(pipe: Any, name: str, marks: Sequence[str]) -> None:
+    """Record the entry marks of the render being announced (on a pipeline)."""
+    pipe.set(keys.feed_announced_entries(name), " ".join(marks))
+
+
+def fill_diff(pipe: Any, name: str, fmt: str, etag: str, body: bytes, seconds: int) -> None:
+    """Keep the diff of the render with ETag ``etag`` in ``fmt`` for ``seconds`` (a pipeline)."""
+    pipe.set(keys.feed_diff(name, fmt, etag), body, ex=seconds)
+
+
+def load_diff(client: redis.Redis, name: str, fmt: str, etag: str) -> StoredDiff | None:
+    """The diff a push of that render carries, with the format's content type, if it is still
+    kept (one round trip)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.get(keys.feed_diff(name, fmt, etag))
+    pipe.hget(keys.feed(name, fmt), "content_type")
+    body, content_type = pipe.execute()
+    if body is None or content_type is None:
+        return None
+    return StoredDiff(raw(body), text(content_type))
+
+
+@dataclass(frozen=True)
+class StoredDiff:
+    body: bytes
+    content_type: str

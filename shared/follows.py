@@ -1,6 +1,7 @@
 """The record of followed feeds (``keys.feeds_followed``): its form, written by publish
 (``services.publish.follows``) and read by render to choose between rendering a feed at once
-and rendering it when it is read (decisions/0007-lazy-renders.md)."""
+and rendering it when it is read (decisions/0007-lazy-renders.md), and which of a feed's formats
+have WebSub subscribers (render keeps a diff of each change for those: ``docs/websub.md``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from shared.redis_conn import text
 EVERY_FEED = "*"
 #: always in the record, so an empty record differs from none at all
 PRESENT = "#"
+#: formats a feed can be pushed in (its WebSub topics)
+FORMATS = ("rss", "atom", "json")
 
 
 def feed_key(name: str) -> str:
@@ -29,3 +32,15 @@ def read(client: redis.Redis) -> frozenset[str] | None:
 def is_followed(members: frozenset[str] | None, feed: str) -> bool:
     """Is ``feed`` followed, by the record's ``members`` (no record: every feed is)?"""
     return members is None or EVERY_FEED in members or feed_key(feed) in members
+
+
+def pushed_key(feed: str, fmt: str) -> str:
+    """The member saying a feed has WebSub subscribers in ``fmt`` (``#`` is in no feed name)."""
+    return f"{feed_key(feed)}#{fmt}"
+
+
+def pushed_formats(members: frozenset[str] | None, feed: str) -> tuple[str, ...]:
+    """The formats of ``feed`` that WebSub subscribers follow (no record: every format)."""
+    if members is None:
+        return FORMATS
+    return tuple(fmt for fmt in FORMATS if pushed_key(feed, fmt) in members)

@@ -127,6 +127,18 @@ def feed_announced(name: str) -> str:
     return f"{PREFIX}feed:{name}:announced"
 
 
+def feed_announced_entries(name: str) -> str:
+    """String: the entries (``story id@version``, space-separated) of the last announced render
+    of a feed's subscription document, what the next WebSub diff is taken against."""
+    return f"{PREFIX}feed:{name}:announced-entries"
+
+
+def feed_diff(name: str, fmt: str, etag: str) -> str:
+    """String (expiring): what a WebSub push of the render with ETag ``etag`` carries in one
+    format: a document of the entries new or changed since the render announced before it."""
+    return f"{PREFIX}feed:{name}:{fmt}:diff:{etag.strip(chr(34))}"
+
+
 def feed_registry() -> str:
     """Hash: every feed that exists (name → JSON: kind, title, …); what ``GET /feeds`` lists."""
     return f"{PREFIX}render:feeds"

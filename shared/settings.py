@@ -188,6 +188,14 @@ class Settings(BaseSettings):
     websub_lease_max_seconds: int = Field(
         default=30 * 24 * 3600, gt=0, description="Longest WebSub lease granted."
     )
+    websub_diff_seconds: int = Field(
+        default=600,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="WebSub pushes carry only the entries new or changed since the feed's "
+        "previous change (a diff, kept this long for the push and its retries; later, the whole "
+        "current feed goes out); 0 pushes the whole feed every time.",
+    )
     websub_publish_hubs: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="External WebSub hubs told of every feed change (hub.mode=publish).",

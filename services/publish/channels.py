@@ -2,8 +2,10 @@
 
 ``webhook``: a signed Standard Webhooks ``POST`` of the event to a subscription's URL; ``410``
 disables the subscription, a run of failures long enough disables it too. ``websub``: the
-topic's current feed bytes to a WebSub callback, with ``Link`` headers and ``X-Hub-Signature``;
-an expired lease or newer feed bytes end it without a request; ``410`` ends the subscription.
+entries new since the feed's previous change (the diff render kept), or the topic's current feed
+bytes when no diff is kept, to a WebSub callback, with ``Link`` headers and ``X-Hub-Signature``;
+an expired lease, or newer feed bytes when there is no diff, end it without a request; ``410``
+ends the subscription.
 """
 
 from __future__ import annotations
@@ -225,23 +227,29 @@ class WebSubChannel:
             return Stop("failed", "not sent: the WebSub subscription ended")
         if not sub.active(now):
             return Stop("failed", f"not sent: the lease ended at {sub.expires_at.isoformat()}")
-        feed = feedstore.load_feed(client, sub.feed, sub.fmt)
-        if feed is None:
-            return Stop("failed", f"not sent: feed {sub.feed}.{sub.fmt} is not stored", True)
-        if delivery.etag is not None and feed.etag != delivery.etag:
-            return Stop(
-                "superseded", "the feed changed again; its newer bytes go out in their own delivery"
-            )
         base = settings.base_url
+        # the entries new since the change before (render kept them for a while): every diff
+        # goes out, none supersedes another, so no entry is missed however fast the feed moves
+        diff = None
+        if delivery.etag is not None:
+            diff = feedstore.load_diff(client, sub.feed, sub.fmt, delivery.etag)
+        if diff is not None:
+            body, content_type = diff.body, diff.content_type
+        else:  # no diff (none kept, or no longer): the whole feed as it is now
+            feed = feedstore.load_feed(client, sub.feed, sub.fmt)
+            if feed is None:
+                return Stop("failed", f"not sent: feed {sub.feed}.{sub.fmt} is not stored", True)
+            if delivery.etag is not None and feed.etag != delivery.etag:
+                return Stop(
+                    "superseded",
+                    "the feed changed again; its newer bytes go out in their own delivery",
+                )
+            body, content_type = feed.body, feed.content_type
         headers = distribution_headers(
-            feed.content_type,
-            hub_url(base),
-            topic_url(base, sub.feed, sub.fmt),
-            sub.secret,
-            feed.body,
+            content_type, hub_url(base), topic_url(base, sub.feed, sub.fmt), sub.secret, body
         )
-        # one at a time per subscription (it is per topic): feed bytes never overtake
-        return Outbound(sub.callback, feed.body, headers, slots=1)
+        # one at a time per subscription (it is per topic)
+        return Outbound(sub.callback, body, headers, slots=1)
 
     def settle(
         self,

@@ -3,7 +3,8 @@
 Render renders a followed feed as soon as its window allows and announces each change
 (``feed.updated``); a feed nobody follows is rendered when it is read, or after
 ``SYNDICATE_FEED_LAZY_SECONDS`` at the latest (decisions/0007-lazy-renders.md). Publish is the one
-that knows who follows what: an active WebSub subscription to any of a feed's topics, or an
+that knows who follows what: an active WebSub subscription to any of a feed's topics (the
+record names its format too, ``feed#json``: render keeps WebSub diffs for those formats only), or an
 enabled webhook subscription that asked for ``feed.updated`` (its ``feeds`` filter names the
 feeds; an empty filter means every feed, written ``*``). Render decides external hubs from its
 own settings.
@@ -24,7 +25,7 @@ import redis
 
 from services.publish import store
 from shared import keys
-from shared.follows import EVERY_FEED, PRESENT, feed_key
+from shared.follows import EVERY_FEED, PRESENT, feed_key, pushed_key
 from shared.models import Subscription
 from shared.redis_conn import text
 
@@ -34,8 +35,13 @@ PERIOD_SECONDS = 5.0
 _last_refresh = 0.0
 
 
-def followed(webhooks: Iterable[Subscription], websub_feeds: Iterable[str]) -> set[str]:
-    """The record's members: every feed a subscription follows (pure)."""
+def followed(
+    webhooks: Iterable[Subscription],
+    websub_feeds: Iterable[str],
+    websub_topics: Iterable[tuple[str, str]] = (),
+) -> set[str]:
+    """The record's members: every feed a subscription follows, and every (feed, format) a
+    WebSub subscriber follows (pure)."""
     members = {PRESENT}
     for sub in webhooks:
         if sub.disabled or "feed.updated" not in sub.events:
@@ -45,11 +51,13 @@ def followed(webhooks: Iterable[Subscription], websub_feeds: Iterable[str]) -> s
             members.add(EVERY_FEED)
         members.update(wanted)
     members.update(feed_key(f) for f in websub_feeds)
+    for feed, fmt in websub_topics:
+        members.update((feed_key(feed), pushed_key(feed, fmt)))
     return members
 
 
-def _websub_feeds(client: redis.Redis, now: datetime) -> set[str]:
-    """Feeds with at least one WebSub subscription whose lease runs past ``now``."""
+def _websub_topics(client: redis.Redis, now: datetime) -> set[tuple[str, str]]:
+    """(feed, format) of every topic with a WebSub subscription whose lease runs past ``now``."""
     topics = sorted(text(t) for t in client.smembers(keys.websub_topics()))
     if not topics:
         return set()
@@ -58,13 +66,17 @@ def _websub_feeds(client: redis.Redis, now: datetime) -> set[str]:
         feed, _, fmt = topic.rpartition(":")
         pipe.zcount(keys.websub_topic(feed, fmt), f"({now.timestamp()}", "+inf")
     counts = pipe.execute()
-    return {t.rpartition(":")[0] for t, n in zip(topics, counts, strict=True) if int(n) > 0}
+    return {
+        (feed, fmt)
+        for (feed, _, fmt), n in zip((t.rpartition(":") for t in topics), counts, strict=True)
+        if int(n) > 0
+    }
 
 
 def refresh(client: redis.Redis, now: datetime) -> set[str]:
     """Rewrite the record from the subscriptions as they are now; returns its members."""
     global _last_refresh
-    members = followed(store.list_subscriptions(client), _websub_feeds(client, now))
+    members = followed(store.list_subscriptions(client), (), _websub_topics(client, now))
     pipe = client.pipeline(transaction=True)
     pipe.delete(keys.feeds_followed())
     pipe.sadd(keys.feeds_followed(), *sorted(members))

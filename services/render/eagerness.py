@@ -3,8 +3,8 @@
 A followed feed (``shared.follows``: a WebSub subscriber, a ``feed.updated`` webhook) is
 rendered one coalescing window after a change and announced; so is every feed when external
 WebSub hubs are configured (they must hear of every change) or ``SYNDICATE_FEED_LAZY_SECONDS``
-is 0. The documents of any other feed (archive pages included) are marked due
-``SYNDICATE_FEED_LAZY_SECONDS`` later: the API renders one when someone reads it first
+is 0. The documents of any other feed, and the archive pages of every feed, are marked
+due ``SYNDICATE_FEED_LAZY_SECONDS`` later: the API renders one when someone reads it first
 (``api.py``), and the pump at the latest then. Most feeds (one per contributor, section and agency) are read far less often than they
 change, so this spares most renders (decisions/0007-lazy-renders.md).
 """
@@ -31,11 +31,18 @@ def everything_eager(settings: Settings) -> bool:
 
 
 def is_eager(document: str, members: frozenset[str] | None, settings: Settings) -> bool:
-    """Does ``document`` render at once (a document of a followed feed)?"""
-    if everything_eager(settings):
+    """Does ``document`` render at once (the subscription document of a followed feed)?
+
+    Archive pages wait to be read, even a followed feed's: they are never announced (nothing
+    pushes them, no hub hears of them), and a follower walking back reads them, which renders a
+    pending change first. A busy followed feed's newest page changed with nearly every window,
+    and rendering it each time cost the pump about a fifth of its work."""
+    name, page = catalog.split_document_id(document)
+    if settings.feed_lazy_seconds == 0:
         return True
-    name, _ = catalog.split_document_id(document)
-    return follows.is_followed(members, name)  # its archive pages too: followers walk them
+    if page is not None:
+        return False
+    return bool(settings.websub_publish_hubs) or follows.is_followed(members, name)
 
 
 def members(client: redis.Redis, settings: Settings) -> frozenset[str] | None:

@@ -3,7 +3,8 @@
     story event ─> on_story_event: move the story between feed indexes ─> mark touched documents
     pump (a thread in each render worker): claim due documents ─> render_document each:
         load the document's stories ─> documents.render_document (pure) ─> feedstore
-        ─> if a subscription document's bytes changed: feed.updated to publish
+        ─> if a subscription document's bytes changed: keep its WebSub diffs (diffs.py),
+           then feed.updated to publish
 
 Both are safe to run twice: moving a story is idempotent and a render of unchanged data gives
 the same bytes, which are then not stored again and announce nothing.
@@ -20,15 +21,15 @@ from typing import Any
 
 from celery.signals import worker_ready, worker_shutdown
 
-from services.render import catalog, eagerness
+from services.render import catalog, diffs, eagerness
 from services.render.dirty import DirtySet
 from services.render.documents import CONTENT_TYPES, FORMATS, last_modified, render_document
 from services.render.entries import Tombstone, feed_updated, story_link, story_urn
-from services.render.feeds import Page
+from services.render.feeds import FeedSpec, Page
 from services.render.index import Index, stories_oldest_first
 from services.render.named import NamedFeed, load_named_feeds
 from services.render.pump import Pump, Rendered
-from shared import batches, keys, metrics, names, outbox, stories
+from shared import batches, follows, keys, metrics, names, outbox, stories
 from shared import feedstore as store
 from shared.celery_app import get_celery, send
 from shared.ids import derived_id
@@ -226,9 +227,42 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
             etags=etags,
             content_types=dict(CONTENT_TYPES),
         )
+        _keep_diffs(client, document, spec, shown, page, etags, settings)
         send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
         store.save_announced(client, document, etags)
     return Rendered(changed=tuple(changed), next_due=next_due)
+
+
+def _keep_diffs(
+    client: Any,
+    document: str,
+    spec: FeedSpec,
+    shown: list[Story],
+    page: Page,
+    etags: dict[str, str],
+    settings: Settings,
+) -> None:
+    """Before a change is announced: for each format WebSub subscribers follow, keep what their
+    push carries, the entries new since the last announced render (``diffs``), for
+    ``SYNDICATE_WEBSUB_DIFF_SECONDS``; and record this render's entries for the next diff."""
+    pushed = follows.pushed_formats(eagerness.FOLLOWED.get(client), document)
+    if not pushed or settings.websub_diff_seconds <= 0:
+        return  # nobody is pushed this feed (a later diff is then taken against older entries)
+    pipe = client.pipeline(transaction=False)
+    change = diffs.diff(store.load_announced_entries(client, document), shown, page.tombstones)
+    if change is not None:
+        bodies = render_document(
+            spec,
+            change.stories,
+            Page(tombstones=change.tombstones),
+            max_bytes=settings.feed_max_bytes,
+        )
+        for fmt in pushed:
+            store.fill_diff(
+                pipe, document, fmt, etags[fmt], bodies[fmt], settings.websub_diff_seconds
+            )
+    store.fill_announced_entries(pipe, document, diffs.marks(shown, page.tombstones))
+    pipe.execute()
 
 
 def _announced(document: str, client: Any, settings: Settings) -> bool:

@@ -245,9 +245,14 @@ def test_the_record_follows_webhooks_and_websub_leases(redis_db: redis.Redis) ->
 
     websub(1, "agencies/afp", now + timedelta(minutes=5))
     websub(2, "agencies/dpa", now - timedelta(minutes=5))  # its lease ran out
-    assert follows.refresh(redis_db, now) == {PRESENT, "sections/business", "agencies/afp"}
+    assert follows.refresh(redis_db, now) == {
+        PRESENT,
+        "sections/business",
+        "agencies/afp",
+        "agencies/afp#json",  # the format with a WebSub subscriber: render keeps its diffs
+    }
     assert websub_store.active(redis_db, "agencies/afp", "json", now)
     hook(4, ["feed.updated", "story.published"], [])
     assert "*" in follows.refresh(redis_db, now)
     stored = {m.decode() for m in redis_db.smembers(keys.feeds_followed())}
-    assert stored == {PRESENT, "*", "sections/business", "agencies/afp"}
+    assert stored == {PRESENT, "*", "sections/business", "agencies/afp", "agencies/afp#json"}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from services.publish.follows import followed
 from services.render.eagerness import is_eager, split
-from shared.follows import EVERY_FEED, PRESENT, is_followed
+from shared.follows import EVERY_FEED, PRESENT, is_followed, pushed_formats
 from shared.models import Subscription, SubscriptionFilter
 from shared.settings import Settings
 
@@ -17,8 +17,20 @@ def test_documents_of_followed_feeds_render_at_once_and_the_rest_wait() -> None:
     members = frozenset({PRESENT, "agencies/afp"})
     documents = ["all", "agencies/afp", "agencies/afp/archive/2026-01-01-1", "sections/world"]
     eager, lazy = split(documents, members, LAZY)
-    assert eager == ["agencies/afp", "agencies/afp/archive/2026-01-01-1"]
-    assert lazy == ["all", "sections/world"]
+    assert eager == ["agencies/afp"]
+    assert lazy == ["all", "agencies/afp/archive/2026-01-01-1", "sections/world"]
+
+
+def test_archive_pages_wait_to_be_read_unless_every_document_renders_at_once() -> None:
+    """Archive pages are never announced: followers read them (which renders them), so they
+    wait even when their feed is followed, or every feed is (external hubs, no record)."""
+    page = "agencies/afp/archive/2026-01-01-1"
+    hubs = LAZY.model_copy(update={"websub_publish_hubs": ["https://hub.example/"]})
+    assert not is_eager(page, frozenset({PRESENT, EVERY_FEED}), LAZY)
+    assert not is_eager(page, None, LAZY)
+    assert not is_eager(page, frozenset({PRESENT}), hubs)
+    assert is_eager("agencies/afp", frozenset({PRESENT}), hubs)
+    assert is_eager(page, frozenset({PRESENT}), LAZY.model_copy(update={"feed_lazy_seconds": 0}))
 
 
 def test_every_document_renders_at_once_when_told_or_without_a_record() -> None:
@@ -61,3 +73,14 @@ def test_the_record_holds_what_feed_updated_webhooks_and_websub_follow() -> None
     }
     assert EVERY_FEED in followed([_sub(4, ["feed.updated"], [])], [])
     assert followed([], []) == {PRESENT}
+
+
+def test_the_record_names_the_formats_websub_subscribers_follow() -> None:
+    members = frozenset(followed([], [], [("Agencies/AFP", "json"), ("all", "rss")]))
+    assert members == {PRESENT, "agencies/afp", "agencies/afp#json", "all", "all#rss"}
+    assert pushed_formats(members, "agencies/afp") == ("json",)
+    assert pushed_formats(members, "all") == ("rss",)
+    assert pushed_formats(members, "sections/world") == ()
+    assert pushed_formats(None, "all") == ("rss", "atom", "json"), "no record: every format"
+    # a webhook following every feed pushes no format: only WebSub subscribers are pushed to
+    assert pushed_formats(frozenset({PRESENT, EVERY_FEED}), "all") == ()

@@ -1,0 +1,53 @@
+"""What a WebSub push of a feed change carries: the entries new or changed since the change
+announced before it.
+
+A push of the whole document (50 entries) lets a subscriber miss entries: a busy feed can turn
+over between two pushes, and a push whose bytes were replaced before it went out is skipped for
+the newer one. WebSub lets a hub "reduce the payload to a diff between two consecutive versions
+if its format allows it", and feed formats do: a document with fewer entries. So each announced
+render of a subscription document is compared with the one announced before it (by entry marks,
+``story id@version``: a new story and a new version of one both count), and the entries that
+differ make the push. A change that adds or changes no entry (a removal, the feed's own data)
+has no diff: the whole document goes out, as it does when nothing was announced before. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from services.render.entries import Tombstone
+from shared.models import Story
+
+
+@dataclass(frozen=True)
+class Diff:
+    stories: tuple[Story, ...]
+    tombstones: tuple[Tombstone, ...]
+
+
+def story_mark(story: Story) -> str:
+    return f"{story.id}@{story.version}"
+
+
+def tombstone_mark(tombstone: Tombstone) -> str:
+    return f"-{tombstone.ref}"
+
+
+def marks(shown: Sequence[Story], tombstones: Sequence[Tombstone]) -> list[str]:
+    """What a render is recorded as, for the next diff."""
+    return [*(story_mark(s) for s in shown), *(tombstone_mark(t) for t in tombstones)]
+
+
+def diff(
+    previous: frozenset[str] | None, shown: Sequence[Story], tombstones: Sequence[Tombstone]
+) -> Diff | None:
+    """The entries (in the document's order) and tombstones of this render that the previous
+    announced one lacked; ``None`` when there is nothing to compare with or no entry is new."""
+    if previous is None:
+        return None
+    fresh = tuple(s for s in shown if story_mark(s) not in previous)
+    if not fresh:
+        return None
+    gone = tuple(t for t in tombstones if tombstone_mark(t) not in previous)
+    return Diff(fresh, gone)

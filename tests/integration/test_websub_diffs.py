@@ -1,0 +1,150 @@
+"""WebSub pushes carry the entries new since the feed's previous change: render keeps that diff
+for the formats WebSub subscribers follow, publish sends it, and no push of a diff is skipped
+for a newer one, so a subscriber misses no entry however fast a feed turns over. Without a kept
+diff (the first change, a removal, one kept too long ago) the whole feed goes out, as before.
+Render and publish run in-process on a real Redis; pushes go over real HTTP to a callback."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+import redis
+import requests
+
+from services.publish import attempts, fanout
+from services.publish.websub_verify import verify
+from shared import feedstore, keys, names
+from shared.models import FeedUpdate
+from shared.settings import get_settings
+from tests.support.render import drain, publish
+from tests.support.stories import rich_story
+from tests.support.websub_callback import Callback
+
+FEED = "agencies/reuters"  # rich_story's agency
+
+
+@pytest.fixture
+def hub(redis_db: redis.Redis, settings_env: pytest.MonkeyPatch) -> redis.Redis:
+    settings_env.setenv("SYNDICATE_FEED_RENDER_WINDOW", "0.02")
+    settings_env.setenv("SYNDICATE_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+    settings_env.setenv("SYNDICATE_WEBSUB_DIFF_SECONDS", "120")
+    get_settings.cache_clear()
+    from services.render.eagerness import FOLLOWED
+
+    FOLLOWED.seconds = 0  # read the followed record on every render
+    return redis_db
+
+
+@pytest.fixture
+def callback() -> Iterator[Callback]:
+    cb = Callback()
+    cb.start()
+    yield cb
+    cb.stop()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def subscribe(api: str, client: redis.Redis, callback: Callback, fmt: str = "json") -> None:
+    topic = f"{get_settings().base_url}/feeds/{FEED}.{fmt}"
+    answer = requests.post(
+        f"{api}/websub",
+        data={"hub.mode": "subscribe", "hub.topic": topic, "hub.callback": callback.url},
+        timeout=10,
+    )
+    assert answer.status_code == 202, answer.text
+    assert verify(client, answer.json()["intent"], now(), get_settings(), "c") == "verified"
+
+
+def take_updates(client: redis.Redis) -> list[FeedUpdate]:
+    """The ``feed.updated`` messages render sent for FEED (taken off publish's queue)."""
+    found = []
+    queue = keys.celery_queue("publish")
+    for raw in client.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == names.TASK_PUBLISH_ON_FEED_UPDATED:
+            update = FeedUpdate.model_validate(json.loads(base64.b64decode(message["body"]))[0][0])
+            if update.feed == FEED:
+                found.append(update)
+    client.delete(queue)
+    return found
+
+
+def change(client: redis.Redis, n: int) -> FeedUpdate:
+    """Story ``n`` into the feed, rendered and announced."""
+    publish(client, rich_story(n))
+    drain(client)
+    (update,) = take_updates(client)
+    return update
+
+
+def pushed(callback: Callback) -> list[list[str]]:
+    """The story ids in each push, in order."""
+    bodies = [json.loads(r.body) for r in callback.snapshot() if r.method == "POST"]
+    return [[item["id"].rsplit(":", 1)[1] for item in body["items"]] for body in bodies]
+
+
+def test_render_keeps_a_diff_of_each_change_for_the_pushed_formats_only(
+    hub: redis.Redis, api: str, callback: Callback
+) -> None:
+    change(hub, 1)  # the feed exists (a topic must be rendered to be subscribed to)
+    subscribe(api, hub, callback, "json")
+    second = change(hub, 2)
+    diff = feedstore.load_diff(hub, FEED, "json", second.etags["json"])
+    assert diff is not None
+    items = json.loads(diff.body)["items"]
+    assert [item["id"].rsplit(":", 1)[1] for item in items] == ["st_2"]
+    assert diff.content_type == "application/feed+json; charset=utf-8"
+    assert feedstore.load_diff(hub, FEED, "rss", second.etags["rss"]) is None, "nobody follows rss"
+    assert 0 < hub.ttl(keys.feed_diff(FEED, "json", second.etags["json"])) <= 120
+    # the whole feed, as served, still holds both
+    whole = feedstore.load_feed(hub, FEED, "json")
+    assert whole is not None and whole.etag == second.etags["json"]
+    assert len(json.loads(whole.body)["items"]) == 2
+
+
+def test_every_diff_goes_out_even_when_the_feed_moved_on_before_it_did(
+    hub: redis.Redis, api: str, callback: Callback
+) -> None:
+    change(hub, 1)
+    subscribe(api, hub, callback)
+    updates = [change(hub, n) for n in (2, 3, 4)]  # three changes before any push goes out
+    made = [fanout.feed_update(hub, update, now()) for update in updates]
+    for (delivery,) in made:
+        assert attempts.run(hub, delivery, now(), get_settings()).status == "succeeded"
+    assert pushed(callback) == [["st_2"], ["st_3"], ["st_4"]]
+
+
+def test_without_a_kept_diff_the_whole_current_feed_goes_out_and_older_bytes_are_superseded(
+    hub: redis.Redis, api: str, callback: Callback
+) -> None:
+    change(hub, 1)
+    subscribe(api, hub, callback)
+    older, newer = change(hub, 2), change(hub, 3)
+    for update in (older, newer):  # kept too long ago: gone
+        hub.delete(keys.feed_diff(FEED, "json", update.etags["json"]))
+    (first,) = fanout.feed_update(hub, older, now())
+    (second,) = fanout.feed_update(hub, newer, now())
+    assert attempts.run(hub, first, now(), get_settings()).status == "superseded"
+    assert attempts.run(hub, second, now(), get_settings()).status == "succeeded"
+    assert pushed(callback) == [["st_3", "st_2", "st_1"]]
+
+
+def test_diffs_can_be_turned_off(
+    hub: redis.Redis, api: str, callback: Callback, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv("SYNDICATE_WEBSUB_DIFF_SECONDS", "0")
+    get_settings.cache_clear()
+    change(hub, 1)
+    subscribe(api, hub, callback)
+    update = change(hub, 2)
+    assert feedstore.load_diff(hub, FEED, "json", update.etags["json"]) is None
+    (delivery,) = fanout.feed_update(hub, update, now())
+    assert attempts.run(hub, delivery, now(), get_settings()).status == "succeeded"
+    assert pushed(callback) == [["st_2", "st_1"]]
