@@ -231,6 +231,7 @@ def delete_feed(client: redis.Redis, name: str, formats: tuple[str, ...]) -> Non
         *(keys.feed(name, fmt) for fmt in formats),
         keys.feed_announced(name),
         keys.feed_announced_entries(name),
+        keys.feed_arrivals(name),
     )
 
 
@@ -256,10 +257,28 @@ def save_announced(client: redis.Redis, name: str, etags: dict[str, str]) -> Non
 # --- WebSub diffs ------------------------------------------------------------------------------
 
 
-def load_announced_entries(client: redis.Redis, name: str) -> frozenset[str] | None:
-    """The entry marks of the last announced render of a document; None if none was recorded."""
-    value = client.get(keys.feed_announced_entries(name))
-    return None if value is None else frozenset(text(value).split())
+#: arrivals kept per feed at most (a feed whose renders stopped being announced)
+MAX_ARRIVALS = 1000
+
+
+def fill_arrival(pipe: Any, name: str, story_id: str, seconds: int) -> None:
+    """Note that ``story_id`` joined or changed in feed ``name`` (kept ``seconds``; a pipeline)."""
+    key = keys.feed_arrivals(name)
+    pipe.rpush(key, story_id)
+    pipe.ltrim(key, -MAX_ARRIVALS, -1)
+    pipe.expire(key, seconds)
+
+
+def take_for_diff(client: redis.Redis, name: str) -> tuple[frozenset[str] | None, list[str]]:
+    """The entry marks of the last announced render of a document (None if none was recorded)
+    and the arrivals since, taken (one transaction: an arrival is taken by exactly one diff)."""
+    pipe = client.pipeline(transaction=True)
+    pipe.get(keys.feed_announced_entries(name))
+    pipe.lrange(keys.feed_arrivals(name), 0, -1)
+    pipe.delete(keys.feed_arrivals(name))
+    previous, arrived, _ = pipe.execute()
+    marks = None if previous is None else frozenset(text(previous).split())
+    return marks, [text(story_id) for story_id in arrived]
 
 
 def fill_announced_entries(pipe: Any, name: str, marks: Sequence[str]) -> None:

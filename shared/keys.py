@@ -133,6 +133,13 @@ def feed_announced_entries(name: str) -> str:
     return f"{PREFIX}feed:{name}:announced-entries"
 
 
+def feed_arrivals(name: str) -> str:
+    """List (expiring): ids of stories that joined or changed in a feed WebSub subscribers are
+    pushed since its last announced render, wherever they landed (a late story can go straight
+    to an archive page): the next diff carries them."""
+    return f"{PREFIX}feed:{name}:arrivals"
+
+
 def feed_diff(name: str, fmt: str, etag: str) -> str:
     """String (expiring): what a WebSub push of the render with ETag ``etag`` carries in one
     format: a document of the entries new or changed since the render announced before it."""

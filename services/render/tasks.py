@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -126,13 +127,12 @@ def _move(client: Any, event: Event, pipe: Any) -> list[str]:
     if story is None:
         log.warning("event %s: story %s not found", event.id, event.story_id)
         return []
+    feeds = catalog.memberships(story, named_feeds(settings))
     documents = Index(client).move_story(
-        story,
-        catalog.memberships(story, named_feeds(settings)),
-        page_size=settings.feed_size,
-        tombstone_expires=_tombstone_expiry(settings),
+        story, feeds, page_size=settings.feed_size, tombstone_expires=_tombstone_expiry(settings)
     )
     eager, lazy = eagerness.split(documents, eagerness.members(client, settings), settings)
+    _note_arrivals(client, story.id, feeds, documents, settings, pipe)
     dirty = DirtySet(client)
     dirty.mark(eager, settings.feed_render_window, pipe)
     dirty.mark(lazy, settings.feed_lazy_seconds, pipe)
@@ -227,10 +227,31 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
             etags=etags,
             content_types=dict(CONTENT_TYPES),
         )
-        _keep_diffs(client, document, spec, shown, page, etags, settings)
+        _keep_diffs(
+            client, document, spec, shown, page, etags, settings, lambda ids: _load(index, ids)
+        )
         send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
         store.save_announced(client, document, etags)
     return Rendered(changed=tuple(changed), next_due=next_due)
+
+
+def _note_arrivals(
+    client: Any,
+    story_id: str,
+    feeds: Iterable[str],
+    documents: set[str],
+    settings: Settings,
+    pipe: Any,
+) -> None:
+    """For each feed WebSub subscribers are pushed that the story joined or changed in (one of
+    its documents changed), note the story for the feed's next diff (``diffs``)."""
+    if settings.websub_diff_seconds <= 0:
+        return
+    members = eagerness.FOLLOWED.get(client)
+    for feed in feeds:
+        changed = feed in documents or any(d.startswith(f"{feed}/archive/") for d in documents)
+        if changed and follows.pushed_formats(members, feed):
+            store.fill_arrival(pipe, feed, story_id, settings.websub_diff_seconds)
 
 
 def _keep_diffs(
@@ -241,15 +262,20 @@ def _keep_diffs(
     page: Page,
     etags: dict[str, str],
     settings: Settings,
+    load: Callable[[list[str]], list[Story]],
 ) -> None:
     """Before a change is announced: for each format WebSub subscribers follow, keep what their
-    push carries, the entries new since the last announced render (``diffs``), for
-    ``SYNDICATE_WEBSUB_DIFF_SECONDS``; and record this render's entries for the next diff."""
+    push carries, the entries new since the last announced render and the stories that arrived
+    since below them (``diffs``), for ``SYNDICATE_WEBSUB_DIFF_SECONDS``; and record this
+    render's entries for the next diff."""
     pushed = follows.pushed_formats(eagerness.FOLLOWED.get(client), document)
     if not pushed or settings.websub_diff_seconds <= 0:
         return  # nobody is pushed this feed (a later diff is then taken against older entries)
     pipe = client.pipeline(transaction=False)
-    change = diffs.diff(store.load_announced_entries(client, document), shown, page.tombstones)
+    previous, arrived = store.take_for_diff(client, document)
+    in_document = {story.id for story in shown}
+    below = load([i for i in dict.fromkeys(arrived) if i not in in_document]) if arrived else []
+    change = diffs.diff(previous, shown, page.tombstones, below)
     if change is not None:
         bodies = render_document(
             spec,

@@ -148,3 +148,29 @@ def test_diffs_can_be_turned_off(
     (delivery,) = fanout.feed_update(hub, update, now())
     assert attempts.run(hub, delivery, now(), get_settings()).status == "succeeded"
     assert pushed(callback) == [["st_2", "st_1"]]
+
+
+def test_late_copy_and_corrections_below_the_newest_entries_are_pushed_too(
+    hub: redis.Redis, api: str, callback: Callback, settings_env: pytest.MonkeyPatch
+) -> None:
+    """The feed shows its two newest stories; a story dated before them (late copy) and a new
+    version of one on an archive page change no entry of the document, yet both go out with
+    the feed's next change."""
+    settings_env.setenv("SYNDICATE_FEED_SIZE", "2")
+    get_settings.cache_clear()
+    for n in (1, 2):
+        change(hub, n)
+    subscribe(api, hub, callback)
+    change(hub, 3)  # st_1 moves to an archive page
+    publish(hub, rich_story(0))  # dated before st_1: straight to an archive page
+    publish(hub, rich_story(1, version=2, headline="Corrected"))
+    drain(hub)
+    assert take_updates(hub) == [], "the document did not change: nothing announced yet"
+    (delivery,) = fanout.feed_update(hub, change(hub, 4), now())
+    whole = feedstore.load_feed(hub, FEED, "json")
+    assert whole is not None
+    assert [i["id"].rsplit(":", 1)[1] for i in json.loads(whole.body)["items"]] == ["st_4", "st_3"]
+    assert attempts.run(hub, delivery, now(), get_settings()).status == "succeeded"
+    assert pushed(callback) == [["st_4", "st_1", "st_0"]]
+    (push,) = [json.loads(r.body) for r in callback.snapshot() if r.method == "POST"]
+    assert push["items"][1]["title"] == "Corrected", "the new version"

@@ -44,3 +44,21 @@ def test_new_tombstones_go_with_new_entries_and_old_ones_do_not() -> None:
     assert change is not None
     assert [s.id for s in change.stories] == ["st_2"]
     assert change.tombstones == (new,)
+
+
+def test_stories_that_arrived_below_the_document_join_the_diff_by_date() -> None:
+    """Late copy (dated before the newest entries) and new versions of stories on archive
+    pages are not in the document, yet their subscribers are pushed them."""
+    two, three = rich_story(2), rich_story(3)
+    before = frozenset(marks([three, two], []))
+    four = rich_story(4)
+    late = rich_story(0)  # dated before everything shown
+    corrected = rich_story(1, version=2, headline="Corrected")  # on an archive page
+    change = diff(before, [four, three], [], [late, corrected, four])
+    assert change is not None
+    assert [(s.id, s.version) for s in change.stories] == [("st_4", 1), ("st_1", 2), ("st_0", 1)]
+    # arrivals alone make a diff; nothing new anywhere makes none
+    only = diff(before, [three, two], [], [late])
+    assert only is not None and [s.id for s in only.stories] == ["st_0"]
+    assert diff(before, [three, two], [], [three]) is None
+    assert diff(None, [three, two], [], [late]) is None
