@@ -21,6 +21,8 @@ timed out. The lookup runs in a small thread pool, bounded by the connect timeou
 from __future__ import annotations
 
 import contextlib
+import functools
+import ipaddress
 import os
 import socket
 import threading
@@ -126,12 +128,17 @@ def _shut(handle: socket.socket) -> None:
 
 
 class _Watchdog:
-    """One daemon thread per process that expires the deadlines that have passed."""
+    """One daemon thread per process that expires the deadlines that have passed.
+
+    It sleeps until the soonest deadline armed when it last looked, and is woken only by a
+    deadline sooner than that: requests arm deadlines seconds ahead and disarm them a few
+    milliseconds later, and waking the thread for each one cost a thread switch per request."""
 
     def __init__(self) -> None:
         self._armed: dict[int, _Deadline] = {}
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._wakes_at = float("inf")  # when the thread will look again by itself
 
     def arm(self, deadline: _Deadline) -> None:
         with self._cond:
@@ -139,7 +146,9 @@ class _Watchdog:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="http-deadline", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if deadline.at < self._wakes_at:
+                self._wakes_at = deadline.at
+                self._cond.notify()
 
     def disarm(self, deadline: _Deadline) -> None:
         with self._cond:
@@ -154,6 +163,7 @@ class _Watchdog:
                     del self._armed[id(deadline)]
                 if not due:
                     soonest = min((d.at for d in self._armed.values()), default=None)
+                    self._wakes_at = float("inf") if soonest is None else soonest
                     self._cond.wait(None if soonest is None else soonest - now)
                     continue
             for deadline in due:
@@ -497,7 +507,10 @@ def check_target(url: str, guard: Guard, timeout: float) -> Target:
 
 
 def _checked(url: str, guard: Guard, timeout: float) -> Target:
-    lookup = _LOOKUPS.submit(
+    """The guard's verdict on ``url``: a host name is looked up on a lookup thread (a resolver
+    that hangs must not outlast ``timeout``); an address has nothing to look up and is checked
+    here, without handing it to another thread."""
+    check = functools.partial(
         check_url,
         url,
         allowed=guard.allowed,
@@ -506,7 +519,18 @@ def _checked(url: str, guard: Guard, timeout: float) -> Target:
         allow_setting=guard.allow_setting,
         http_setting=guard.http_setting,
     )
-    return lookup.result(timeout=timeout)
+    if guard.resolver is None and _is_address(url):
+        return check()
+    return _LOOKUPS.submit(check).result(timeout=timeout)
+
+
+def _is_address(url: str) -> bool:
+    """Is the host of ``url`` an IP address (nothing to look up)?"""
+    try:
+        ipaddress.ip_address(urlsplit(url).hostname or "")
+    except ValueError:
+        return False
+    return True
 
 
 def _late(deadline: _Deadline) -> str | None:
