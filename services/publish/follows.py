@@ -36,9 +36,7 @@ _last_refresh = 0.0
 
 
 def followed(
-    webhooks: Iterable[Subscription],
-    websub_feeds: Iterable[str],
-    websub_topics: Iterable[tuple[str, str]] = (),
+    webhooks: Iterable[Subscription], websub_topics: Iterable[tuple[str, str]]
 ) -> set[str]:
     """The record's members: every feed a subscription follows, and every (feed, format) a
     WebSub subscriber follows (pure)."""
@@ -50,7 +48,6 @@ def followed(
         if not wanted:
             members.add(EVERY_FEED)
         members.update(wanted)
-    members.update(feed_key(f) for f in websub_feeds)
     for feed, fmt in websub_topics:
         members.update((feed_key(feed), pushed_key(feed, fmt)))
     return members
@@ -76,7 +73,7 @@ def _websub_topics(client: redis.Redis, now: datetime) -> set[tuple[str, str]]:
 def refresh(client: redis.Redis, now: datetime) -> set[str]:
     """Rewrite the record from the subscriptions as they are now; returns its members."""
     global _last_refresh
-    members = followed(store.list_subscriptions(client), (), _websub_topics(client, now))
+    members = followed(store.list_subscriptions(client), _websub_topics(client, now))
     pipe = client.pipeline(transaction=True)
     pipe.delete(keys.feeds_followed())
     pipe.sadd(keys.feeds_followed(), *sorted(members))

@@ -65,18 +65,19 @@ def test_the_record_holds_what_feed_updated_webhooks_and_websub_follow() -> None
         _sub(2, ["feed.updated"], ["Sections/Business", "/all/"]),
         _sub(3, ["feed.updated"], [], disabled=True),
     ]
-    assert followed(hooks, ["Agencies/AFP"]) == {
+    assert followed(hooks, [("Agencies/AFP", "json")]) == {
         PRESENT,
         "sections/business",
         "all",
         "agencies/afp",
+        "agencies/afp#json",
     }
     assert EVERY_FEED in followed([_sub(4, ["feed.updated"], [])], [])
     assert followed([], []) == {PRESENT}
 
 
 def test_the_record_names_the_formats_websub_subscribers_follow() -> None:
-    members = frozenset(followed([], [], [("Agencies/AFP", "json"), ("all", "rss")]))
+    members = frozenset(followed([], [("Agencies/AFP", "json"), ("all", "rss")]))
     assert members == {PRESENT, "agencies/afp", "agencies/afp#json", "all", "all#rss"}
     assert pushed_formats(members, "agencies/afp") == ("json",)
     assert pushed_formats(members, "all") == ("rss",)
