@@ -6,6 +6,7 @@ import pytest
 import redis
 
 from tests.support.api_server import serve_app
+from tests.support.websub_callback import Callback
 
 
 @pytest.fixture
@@ -13,6 +14,15 @@ def api(redis_db: redis.Redis) -> Iterator[str]:
     """The API over real HTTP on loopback, backed by an empty Redis database (no workers)."""
     with serve_app() as base_url:
         yield base_url
+
+
+@pytest.fixture
+def callback() -> Iterator[Callback]:
+    """A WebSub subscriber's callback on loopback: echoes challenges, records what it gets."""
+    cb = Callback()
+    cb.start()
+    yield cb
+    cb.stop()
 
 
 AUTH = {"Authorization": "Bearer test-token"}

@@ -39,14 +39,6 @@ def allow_loopback(redis_db: redis.Redis, settings_env: pytest.MonkeyPatch) -> N
     get_settings.cache_clear()
 
 
-@pytest.fixture
-def callback() -> Iterator[Callback]:
-    cb = Callback()
-    cb.start()
-    yield cb
-    cb.stop()
-
-
 def hub_post(api: str, **fields: str) -> requests.Response:
     data = {name.replace("_", ".", 1): value for name, value in fields.items()}
     return requests.post(f"{api}/websub", data=data, timeout=10)

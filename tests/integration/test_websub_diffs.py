@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -37,14 +36,6 @@ def hub(redis_db: redis.Redis, settings_env: pytest.MonkeyPatch) -> redis.Redis:
 
     FOLLOWED.seconds = 0  # read the followed record on every render
     return redis_db
-
-
-@pytest.fixture
-def callback() -> Iterator[Callback]:
-    cb = Callback()
-    cb.start()
-    yield cb
-    cb.stop()
 
 
 def now() -> datetime:

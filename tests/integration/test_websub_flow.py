@@ -4,7 +4,6 @@ the SSRF guard when intent is verified and when content is distributed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -46,14 +45,6 @@ def configure(env: pytest.MonkeyPatch, *, allow_loopback: bool = True) -> Settin
     env.setenv("SYNDICATE_WEBHOOK_RETRY_SCHEDULE", "0,5,5")
     get_settings.cache_clear()
     return get_settings()
-
-
-@pytest.fixture
-def callback() -> Iterator[Callback]:
-    cb = Callback()
-    cb.start()
-    yield cb
-    cb.stop()
 
 
 def intent_for(settings: Settings, callback_url: str, lease: int = 600, **kw: str) -> Intent:
