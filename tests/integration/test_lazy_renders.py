@@ -3,8 +3,6 @@ render at once and are announced; the followed record follows the subscriptions.
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -14,11 +12,11 @@ import requests
 
 from services.render.dirty import DirtySet
 from services.render.pump import Pump
-from shared import feedstore, keys, names
+from shared import feedstore, keys
 from shared.follows import PRESENT
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
-from tests.support.render import publish
+from tests.support.render import feed_updates, publish
 from tests.support.stories import rich_story
 from tests.support.waiting import wait_for
 
@@ -33,13 +31,7 @@ def follow(client: redis.Redis, *feeds: str) -> None:
 
 def announced(client: redis.Redis) -> list[str]:
     """The feeds of the ``feed.updated`` messages waiting in publish's queue."""
-    found = []
-    for raw in client.lrange(keys.celery_queue("publish"), 0, -1):
-        message = json.loads(raw)
-        if message["headers"]["task"] == names.TASK_PUBLISH_ON_FEED_UPDATED:
-            args = json.loads(base64.b64decode(message["body"]))[0]
-            found.append(args[0]["feed"])
-    return found
+    return [update.feed for update in feed_updates(client)]
 
 
 def render_due(client: redis.Redis) -> None:

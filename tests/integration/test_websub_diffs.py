@@ -6,7 +6,6 @@ Render and publish run in-process on a real Redis; pushes go over real HTTP to a
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime
 
@@ -16,10 +15,10 @@ import requests
 
 from services.publish import attempts, fanout
 from services.publish.websub_verify import verify
-from shared import feedstore, keys, names
+from shared import feedstore, keys
 from shared.models import FeedUpdate
 from shared.settings import get_settings
-from tests.support.render import drain, publish
+from tests.support.render import drain, feed_updates, publish
 from tests.support.stories import rich_story
 from tests.support.websub_callback import Callback
 
@@ -55,15 +54,8 @@ def subscribe(api: str, client: redis.Redis, callback: Callback, fmt: str = "jso
 
 def take_updates(client: redis.Redis) -> list[FeedUpdate]:
     """The ``feed.updated`` messages render sent for FEED (taken off publish's queue)."""
-    found = []
-    queue = keys.celery_queue("publish")
-    for raw in client.lrange(queue, 0, -1):
-        message = json.loads(raw)
-        if message["headers"]["task"] == names.TASK_PUBLISH_ON_FEED_UPDATED:
-            update = FeedUpdate.model_validate(json.loads(base64.b64decode(message["body"]))[0][0])
-            if update.feed == FEED:
-                found.append(update)
-    client.delete(queue)
+    found = [update for update in feed_updates(client) if update.feed == FEED]
+    client.delete(keys.celery_queue("publish"))
     return found
 
 

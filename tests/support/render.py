@@ -6,14 +6,15 @@ task, and drain the documents it marked through the real dirty set and pump code
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import redis
 
 from services.render.pump import Pump
-from shared import keys, stories
-from shared.models import Event, Story
+from shared import keys, names, stories
+from shared.models import Event, FeedUpdate, Story
 from shared.redis_conn import get_redis
 from tests.support.waiting import wait_for
 
@@ -32,6 +33,17 @@ def publish(client: redis.Redis, story: Story) -> list[str]:
     )
     result: list[str] = on_story_event(event.model_dump(mode="json"))
     return result
+
+
+def feed_updates(client: redis.Redis) -> list[FeedUpdate]:
+    """The ``feed.updated`` messages render sent, waiting in publish's queue (oldest first)."""
+    found = []
+    for raw in client.lrange(keys.celery_queue("publish"), 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == names.TASK_PUBLISH_ON_FEED_UPDATED:
+            args = json.loads(base64.b64decode(message["body"]))[0]
+            found.append(FeedUpdate.model_validate(args[0]))
+    return found
 
 
 def due_now(client: redis.Redis, slack: float = 1.0) -> int:
