@@ -1,7 +1,8 @@
 """Rendered feed bytes in Redis, stored with their strong ETag and Last-Modified.
 
-Written by render; read by render's HTTP side (which serves exactly these bytes and never
-renders) and by publish (WebSub content distribution sends the same bytes to hub subscribers).
+Written by render; read by render's HTTP side (which serves exactly these bytes, after
+rendering a pending change) and by publish (a WebSub push sends the diff render kept here for
+that render, ``feed_diff``, or else these bytes).
 
 Beside the body, each render is kept gzip-compressed once, made by the first read that asks for
 gzip (deterministic: no timestamp in the gzip header) and stored beside the body, so the HTTP
