@@ -23,13 +23,14 @@ from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from shared import follows
 from shared.errors import BadRequest
 from shared.ids import derived_id
 
 HubMode = Literal["subscribe", "unsubscribe"]
 IntentState = Literal["pending", "verified", "failed", "denied", "superseded"]
 
-FEED_FORMATS = ("rss", "atom", "json")
+FEED_FORMATS = follows.FORMATS  # a topic is a feed in one of these (one list for the project)
 MAX_SECRET_BYTES = 200  # hub.secret "MUST be less than 200 bytes"
 MAX_URL_LENGTH = 2048
 _FEED_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
