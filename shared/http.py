@@ -1,9 +1,11 @@
 """The one outbound HTTP helper: timeouts, a User-Agent, no redirects, the SSRF guard, pinning.
 
-Every outbound request of the service (webhooks, WebSub, hub pings, sources) goes through here,
-on urllib3's connection pools. Each request's host is resolved and checked by
-``shared.netguard`` and the connection goes to that very address (TLS still verifies the host
-name through SNI and ``assert_hostname``), one pool per (address, port, host name).
+Outbound requests (WebSub verifications, hub pings, sources, the API's checks) go through here,
+on urllib3's connection pools; webhook and WebSub attempts go through ``shared.http_many``, which
+makes a fan-out's requests side by side on one thread with the same guard, pinning, timeouts and
+cap, and uses this module's guard check and request head. Each request's host is resolved and
+checked by ``shared.netguard`` and the connection goes to that very address (TLS still verifies
+the host name through SNI and ``assert_hostname``), one pool per (address, port, host name).
 At most ``max_bytes`` of a response body are read (``truncated`` says when there was more).
 
 ``request`` never follows a redirect (webhooks, WebSub). ``get`` follows a bounded number of
@@ -28,7 +30,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
@@ -231,7 +233,7 @@ os.register_at_fork(after_in_child=_after_fork)
 
 
 #: what every request asks for besides its own headers (what ``requests`` sent by default)
-_DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
+DEFAULT_HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", "Accept": "*/*"}
 #: connection pools kept per process (one per address, port, host name and trust), and the
 #: kept-alive connections each keeps
 POOLS = 64
@@ -435,24 +437,24 @@ class Client:
         try:
             response = self._pool(target).urlopen(
                 method,
-                _path(target, params),
+                request_path(target, params),
                 body=data,
-                headers={**_DEFAULT_HEADERS, **(headers or {}), "Host": _host_header(target)},
+                headers={**DEFAULT_HEADERS, **(headers or {}), "Host": host_header(target)},
                 retries=False,
                 redirect=False,
                 timeout=urllib3.Timeout(connect=timeout[0], read=timeout[1]),
                 preload_content=False,
             )
         except urllib3.exceptions.NewConnectionError as exc:  # (a subclass of the timeouts)
-            detail = _late(deadline) or f"connection failed: {_short(exc)}"
+            detail = _late(deadline) or f"connection failed: {short_error(exc)}"
             raise DeliveryError(detail, resource=url) from None
         except urllib3.exceptions.TimeoutError as exc:
             raise DeliveryError(_late(deadline) or f"timed out: {exc}", resource=url) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            detail = _late(deadline) or f"connection failed: {_short(exc)}"
+            detail = _late(deadline) or f"connection failed: {short_error(exc)}"
             raise DeliveryError(detail, resource=url) from None
         except ValueError as exc:  # a header or a URL that cannot be sent
-            detail = _late(deadline) or f"request failed: {_short(exc)}"
+            detail = _late(deadline) or f"request failed: {short_error(exc)}"
             raise DeliveryError(detail, resource=url) from None
         truncated, whole = False, False
         try:
@@ -507,9 +509,16 @@ def check_target(url: str, guard: Guard, timeout: float) -> Target:
 
 
 def _checked(url: str, guard: Guard, timeout: float) -> Target:
-    """The guard's verdict on ``url``: a host name is looked up on a lookup thread (a resolver
-    that hangs must not outlast ``timeout``); an address has nothing to look up and is checked
-    here, without handing it to another thread."""
+    """The guard's verdict on ``url`` within ``timeout`` seconds (``begin_check``)."""
+    return begin_check(url, guard)(timeout)
+
+
+def begin_check(url: str, guard: Guard) -> Callable[[float], Target]:
+    """Start the guard's check of ``url``; the function returned waits at most its argument in
+    seconds for the verdict (a ``Target``; ``TargetRefused``; ``concurrent.futures``'
+    ``TimeoutError`` when the lookup took longer). A host name is looked up on a lookup thread,
+    so a resolver that hangs holds up nothing for longer than that, and several lookups run side
+    by side; an address has nothing to look up and is checked at once, in this thread."""
     check = functools.partial(
         check_url,
         url,
@@ -520,8 +529,18 @@ def _checked(url: str, guard: Guard, timeout: float) -> Target:
         http_setting=guard.http_setting,
     )
     if guard.resolver is None and _is_address(url):
-        return check()
-    return _LOOKUPS.submit(check).result(timeout=timeout)
+        try:
+            target = check()
+        except TargetRefused as exc:
+            refused = exc
+
+            def refuse(_: float) -> Target:
+                raise refused
+
+            return refuse
+        return lambda _: target
+    future = _LOOKUPS.submit(check)
+    return lambda timeout: future.result(timeout=timeout)
 
 
 def _is_address(url: str) -> bool:
@@ -539,13 +558,13 @@ def _late(deadline: _Deadline) -> str | None:
     return f"timed out: the request took longer than {deadline.seconds:g} s in all"
 
 
-def _host_header(target: Target) -> str:
+def host_header(target: Target) -> str:
     default = 443 if target.scheme == "https" else 80
     host = f"[{target.host}]" if ":" in target.host else target.host
     return host if target.port == default else f"{host}:{target.port}"
 
 
-def _path(target: Target, params: Mapping[str, str] | None) -> str:
+def request_path(target: Target, params: Mapping[str, str] | None) -> str:
     """The request target (path and query) of ``target``'s URL, with ``params`` added to its
     query (the host is the pinned address, the name goes in ``Host``)."""
     parts = urlsplit(target.url)
@@ -555,7 +574,7 @@ def _path(target: Target, params: Mapping[str, str] | None) -> str:
     return urlunsplit(("", "", parts.path or "/", query, ""))
 
 
-def _short(exc: Exception) -> str:
+def short_error(exc: Exception) -> str:
     text = str(exc)
     return text if len(text) < 300 else text[:300] + "…"
 

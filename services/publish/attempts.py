@@ -14,14 +14,10 @@ step here holds a worker thread while it waits.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
 import logging
-import os
-import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -33,6 +29,8 @@ from services.publish.deliveries import Outcome, judge
 from services.publish.targets import http_client, webhook_guard
 from shared import keys, leftovers, metrics
 from shared.errors import DeliveryError, TargetRefused
+from shared.http import HttpResult
+from shared.http_many import Call, exchange
 from shared.logging import bind
 from shared.models import Attempt, Delivery
 from shared.redis_conn import text
@@ -403,45 +401,8 @@ def _next(client: redis.Redis, delivery: Delivery) -> list[str]:
 
 def send(outbound: Outbound, settings: Settings) -> Sent:
     """One guarded ``POST``; every failure becomes a recorded error, never an exception."""
-    started = time.perf_counter()
-    try:
-        result = http_client(settings).request(
-            "POST",
-            outbound.url,
-            guard=webhook_guard(settings),
-            data=outbound.body,
-            headers=outbound.headers,
-        )
-    except TargetRefused as exc:
-        return Sent(None, None, _since(started), None, f"refused by the SSRF guard: {exc.detail}")
-    except DeliveryError as exc:
-        return Sent(None, None, _since(started), None, exc.detail)
-    error = None if 200 <= result.status < 300 else f"HTTP {result.status}"
-    excerpt = result.body[:EXCERPT_BYTES].decode("utf-8", "replace")
-    return Sent(result.status, dict(result.headers), result.elapsed_ms, excerpt, error)
-
-
-_pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
-_pool_lock = threading.Lock()
-
-
-def send_threads(settings: Settings) -> int:
-    """Threads per process making the requests of batches side by side: what one partner that
-    starts to hang can hold (its quick limit of attempts in flight, until the read timeout),
-    and a thread for each of the worker's tasks besides, so the other partners still go."""
-    return settings.webhook_max_in_flight_quick + settings.publish_concurrency
-
-
-def _executor(settings: Settings) -> ThreadPoolExecutor:
-    """The process's pool, sized by the settings it first runs with (made again in a forked
-    child, whose copy of the parent's threads does not run)."""
-    global _pool, _pool_pid
-    with _pool_lock:
-        if _pool is None or _pool_pid != os.getpid():
-            _pool = ThreadPoolExecutor(send_threads(settings), thread_name_prefix="attempt-send")
-            _pool_pid = os.getpid()
-        return _pool
+    ((_, sent),) = [pair for wave in send_waves([outbound], settings) for pair in wave]
+    return sent
 
 
 #: requests of one batch that end this close together are recorded together (seconds)
@@ -449,25 +410,28 @@ WAVE_GRACE = 0.005
 
 
 def send_waves(outbounds: list[Outbound], settings: Settings) -> Iterator[list[tuple[int, Sent]]]:
-    """``send`` each, side by side, yielding them (by index) in waves as they end: those that
-    end together (within ``WAVE_GRACE``) are recorded in one round trip, and a slow target
-    holds up no other's record, slot or wake-ups, only the batch that waits for it (bounded by
-    the request deadline). One request goes in this thread."""
-    if len(outbounds) == 1:
-        yield [(0, send(outbounds[0], settings))]
-        return
-    context = contextvars.copy_context
-    futures = {
-        _executor(settings).submit(context().run, send, outbound, settings): i
-        for i, outbound in enumerate(outbounds)
-    }
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        if pending:
-            more, pending = wait(pending, timeout=WAVE_GRACE)
-            done |= more
-        yield sorted(((futures[f], f.result()) for f in done), key=lambda pair: pair[0])
+    """Each a guarded ``POST``, side by side on this thread (``shared.http_many``), yielded (by
+    index) in waves as they end: those that end together (within ``WAVE_GRACE``) are recorded
+    in one round trip, and a slow target holds up no other's record, slot or wake-ups, only the
+    batch that waits for it (bounded by the request deadline). Every failure becomes a recorded
+    error, never an exception."""
+    calls = [Call("POST", o.url, o.body, o.headers) for o in outbounds]
+    client, guard = http_client(settings), webhook_guard(settings)
+    started = time.perf_counter()
+    for wave in exchange(client, calls, guard, WAVE_GRACE):
+        yield [(i, _sent(answer, started)) for i, answer in wave]
+
+
+def _sent(answer: HttpResult | DeliveryError | TargetRefused, started: float) -> Sent:
+    if isinstance(answer, TargetRefused):
+        return Sent(
+            None, None, _since(started), None, f"refused by the SSRF guard: {answer.detail}"
+        )
+    if isinstance(answer, DeliveryError):
+        return Sent(None, None, _since(started), None, answer.detail)
+    error = None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
+    excerpt = answer.body[:EXCERPT_BYTES].decode("utf-8", "replace")
+    return Sent(answer.status, dict(answer.headers), answer.elapsed_ms, excerpt, error)
 
 
 def _since(started: float) -> float:

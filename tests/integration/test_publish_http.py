@@ -1,6 +1,10 @@
 """The outbound HTTP client (``shared.http``) against real servers on loopback: TLS to a pinned
 address under a rebinding name, the 64 KiB cap, the total deadline against receivers that drip,
-lookups that hang, and URLs that do not even parse. No Redis, no workers."""
+lookups that hang, and URLs that do not even parse. No Redis, no workers.
+
+The tests that hold for any request run twice: through ``Client.request`` (a thread per
+request) and through ``shared.http_many.exchange`` (a fan-out's requests on one thread), which
+keeps the same promises."""
 
 from __future__ import annotations
 
@@ -9,14 +13,15 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shared.errors import DeliveryError, TargetRefused
-from shared.http import MAX_RESPONSE_BYTES, Client, Guard, check_target
+from shared.http import MAX_RESPONSE_BYTES, Client, Guard, HttpResult, check_target
+from shared.http_many import Call, exchange
 from tests.support.rawserver import RawServer, drip, endless, silent
 from tests.support.receiver import Receiver
 from tests.support.tls import make_certificates
@@ -31,6 +36,29 @@ def servers() -> Iterator[list[RawServer]]:
     yield started
     for server in started:
         server.stop()
+
+
+Request = Callable[..., HttpResult]
+
+
+def one_loop(
+    client: Client, method: str, url: str, *, guard: Guard, data: bytes | None = None
+) -> HttpResult:
+    """One request through ``exchange``, its failure raised as ``Client.request`` raises it."""
+    ended = [pair for wave in exchange(client, [Call(method, url, data)], guard) for pair in wave]
+    ((index, answer),) = ended
+    assert index == 0
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
+
+
+@pytest.fixture(params=["threads", "one loop"])
+def request_(request: pytest.FixtureRequest) -> Request:
+    """How a test sends one request: ``Client.request``, or ``exchange`` with one call."""
+    if request.param == "threads":
+        return lambda client, *args, **kwargs: client.request(*args, **kwargs)
+    return one_loop
 
 
 def serve(servers: list[RawServer], handler: Any) -> RawServer:
@@ -58,7 +86,7 @@ def rebinding_dns(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:
 
 
 def test_https_goes_to_the_checked_address_and_verifies_the_name(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    request_: Request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     certs = make_certificates(tmp_path, NAME)
     partner = Receiver(ssl_context=certs.server_context()).start()
@@ -71,7 +99,7 @@ def test_https_goes_to_the_checked_address_and_verifies_the_name(
         guard = Guard(allowed=LOOPBACK_ONLY)
         url = f"https://{NAME}:{partner.bound_port}/hook"
 
-        answer = client.request("POST", url, guard=guard, data=b"{}")
+        answer = request_(client, "POST", url, guard=guard, data=b"{}")
 
         assert answer.status == 200 and answer.address == "127.0.0.1"
         assert lookups == ["127.0.0.1"], "one lookup, the guard's: nothing looked the name up again"
@@ -81,7 +109,7 @@ def test_https_goes_to_the_checked_address_and_verifies_the_name(
         assert elsewhere.snapshot() == []
         # the name now answers 127.0.0.2: the next request checks that, and refuses it
         with pytest.raises(TargetRefused, match=r"127\.0\.0\.2"):
-            client.request("POST", url, guard=guard, data=b"{}")
+            request_(client, "POST", url, guard=guard, data=b"{}")
         assert elsewhere.snapshot() == [] and len(partner.snapshot()) == 1
 
         # the certificate is checked against the name asked for, not against the address
@@ -94,7 +122,7 @@ def test_https_goes_to_the_checked_address_and_verifies_the_name(
             ],
         )
         with pytest.raises(DeliveryError, match=r"(?i)certificate|hostname"):
-            client.request("POST", f"https://{other}:{partner.bound_port}/", guard=guard)
+            request_(client, "POST", f"https://{other}:{partner.bound_port}/", guard=guard)
         assert len(partner.snapshot()) == 1
     finally:
         partner.stop()
@@ -102,7 +130,9 @@ def test_https_goes_to_the_checked_address_and_verifies_the_name(
 
 
 @pytest.mark.parametrize("compressed", [False, True])
-def test_at_most_64_kib_of_an_answer_is_read(servers: list[RawServer], compressed: bool) -> None:
+def test_at_most_64_kib_of_an_answer_is_read(
+    request_: Request, servers: list[RawServer], compressed: bool
+) -> None:
     if compressed:  # 50 MiB once inflated: the cap counts inflated bytes
         bomb = gzip.compress(b"z" * (50 * 1024 * 1024))
         answer = (
@@ -116,7 +146,7 @@ def test_at_most_64_kib_of_an_answer_is_read(servers: list[RawServer], compresse
     client = Client(connect_timeout=5, read_timeout=10)
 
     started = time.monotonic()
-    result = client.request("POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
+    result = request_(client, "POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
 
     assert result.status == 200
     assert len(result.body) == MAX_RESPONSE_BYTES == 64 * 1024
@@ -129,7 +159,7 @@ def test_at_most_64_kib_of_an_answer_is_read(servers: list[RawServer], compresse
 
 @pytest.mark.parametrize("part", ["headers", "body"])
 def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_total_deadline(
-    servers: list[RawServer], part: str
+    request_: Request, servers: list[RawServer], part: str
 ) -> None:
     if part == "headers":
         slow = b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200 + b"\r\nContent-Length: 2\r\n\r\nok"
@@ -146,17 +176,19 @@ def test_a_receiver_that_drips_its_answer_is_cut_off_at_the_total_deadline(
 
     started = time.monotonic()
     with pytest.raises(DeliveryError, match="took longer than 2 s in all"):
-        client.request("POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
+        request_(client, "POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
     took = time.monotonic() - started
     assert 1.9 <= took < 5, took
     assert server.write_failed.wait(10), "the connection was closed under the receiver"
 
 
-def test_a_silent_receiver_times_out_on_the_read_timeout(servers: list[RawServer]) -> None:
+def test_a_silent_receiver_times_out_on_the_read_timeout(
+    request_: Request, servers: list[RawServer]
+) -> None:
     server = serve(servers, silent)
     client = Client(connect_timeout=1, read_timeout=0.5)
     with pytest.raises(DeliveryError, match="timed out"):
-        client.request("POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
+        request_(client, "POST", server.url(), guard=Guard(allowed=LOOPBACK_ONLY), data=b"{}")
 
 
 def test_a_lookup_that_hangs_is_given_up_after_the_connect_timeout() -> None:
@@ -202,23 +234,27 @@ def _answers_on_one_connection(body: bytes) -> Any:
     return handler
 
 
-def test_requests_to_one_target_share_a_kept_alive_connection(servers: list[RawServer]) -> None:
+def test_requests_to_one_target_share_a_kept_alive_connection(
+    request_: Request, servers: list[RawServer]
+) -> None:
     server = serve(servers, _answers_on_one_connection(b"ok"))
     client = Client(connect_timeout=5, read_timeout=5)
     guard = Guard(allowed=LOOPBACK_ONLY)
     for _ in range(3):
-        result = client.request("GET", server.url(), guard=guard)
+        result = request_(client, "GET", server.url(), guard=guard)
         assert (result.status, result.body) == (200, b"ok")
     assert server.connections == 1
 
 
-def test_an_answer_cut_short_is_not_left_for_the_next_request(servers: list[RawServer]) -> None:
+def test_an_answer_cut_short_is_not_left_for_the_next_request(
+    request_: Request, servers: list[RawServer]
+) -> None:
     long = b"x" * (MAX_RESPONSE_BYTES * 2)
     server = serve(servers, _answers_on_one_connection(long))
     client = Client(connect_timeout=5, read_timeout=5)
     guard = Guard(allowed=LOOPBACK_ONLY)
     for _ in range(2):
-        result = client.request("GET", server.url(), guard=guard)
+        result = request_(client, "GET", server.url(), guard=guard)
         assert result.status == 200 and result.truncated
         assert result.body == long[:MAX_RESPONSE_BYTES]
     # the unread rest of the first answer is never read as the second one's head
