@@ -174,7 +174,9 @@ class LoadRun:
         )
 
     def queue_depths(self) -> dict[str, int]:
-        return {q: int(self.redis.llen(f"{keys.celery_prefix()}{q}")) for q in QUEUES}
+        depths = {q: int(self.redis.llen(f"{keys.celery_prefix()}{q}")) for q in QUEUES}
+        depths["publish-events"] = int(self.redis.llen(keys.publish_events()))
+        return depths
 
     def drain(self, timeout: float = 120) -> bool:
         """Wait until every queue is empty (twice in a row); False if it never was."""

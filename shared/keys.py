@@ -58,6 +58,18 @@ def events_outbox(consumer: str) -> str:
     return f"{PREFIX}events:outbox:{consumer}"
 
 
+def publish_events() -> str:
+    """List: story events (JSON) waiting for publish's drainers, newest at the left
+    (``shared.publish_events``). Hash-tagged with the drainers' flags: one cluster slot."""
+    return f"{PREFIX}{{publish-events}}:waiting"
+
+
+def publish_drainer(slot: int) -> str:
+    """String with a short TTL: drainer ``slot`` of publish's story events is running or woken
+    (``shared.publish_events``)."""
+    return f"{PREFIX}{{publish-events}}:drainer:{slot}"
+
+
 def idempotency(token_fingerprint: str, key: str) -> str:
     """String: the wire id an ``Idempotency-Key`` produced, per token."""
     return f"{PREFIX}idempotency:{token_fingerprint}:{key}"

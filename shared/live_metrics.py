@@ -29,6 +29,8 @@ from shared.redis_conn import text
 #: kombu's redis transport default ``priority_steps``: a message of priority p > 0 waits in the
 #: list of the highest step <= p (we set no priorities, but a sender may)
 PRIORITY_STEPS = (0, 3, 6, 9)
+#: the queue label of the story events waiting for publish (``shared.publish_events``)
+EVENTS_FOR_PUBLISH = "publish-events"
 
 #: the durable schedules: label → the sorted set of ids scored by when they are due (epoch s)
 SCHEDULES: Mapping[str, Callable[[], str]] = {
@@ -109,6 +111,7 @@ def read_live(client: redis.Redis) -> Iterator[Metric]:
     for queue in queues:
         for step in PRIORITY_STEPS:
             pipe.llen(keys.celery_queue(queue, step))
+    pipe.llen(keys.publish_events())
     pipe.hvals(keys.celery_unacked())
     for key in SCHEDULES.values():
         pipe.zcard(key())
@@ -125,6 +128,7 @@ def read_live(client: redis.Redis) -> Iterator[Metric]:
 
     now = _now(next(replies))
     depth = {q: sum(int(next(replies)) for _ in PRIORITY_STEPS) for q in queues}
+    depth[EVENTS_FOR_PUBLISH] = int(next(replies))
     unacked = unacked_by_queue(next(replies), queues)
     sizes: dict[str, tuple[int, float | None]] = {}
     for label in SCHEDULES:
@@ -164,7 +168,8 @@ def read_live(client: redis.Redis) -> Iterator[Metric]:
 
     yield _gauge(
         "syndicate_queue_depth",
-        "Messages waiting in a Celery queue (every priority list), not yet handed to a worker.",
+        "Messages waiting in a Celery queue (every priority list), not yet handed to a worker; "
+        'and, as queue="publish-events", story events waiting for publish\'s drainers.',
         ("queue",),
         {(q,): n for q, n in depth.items()},
     )

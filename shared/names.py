@@ -21,6 +21,8 @@ TASK_RENDER_ON_EVENT: Final = "syndicate.render.on_story_event"
 
 # publish
 TASK_PUBLISH_ON_EVENT: Final = "syndicate.publish.on_story_event"
+#: ingest → publish: drain the story events waiting in ``keys.publish_events`` (arg: the slot)
+TASK_PUBLISH_DRAIN_EVENTS: Final = "syndicate.publish.drain_events"
 TASK_PUBLISH_DELIVER: Final = "syndicate.publish.deliver"
 TASK_PUBLISH_DRAIN_DUE: Final = "syndicate.publish.drain_due"
 #: render → publish: a feed's bytes changed (payload: ``shared.models.FeedUpdate`` as JSON)

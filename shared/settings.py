@@ -118,6 +118,14 @@ class Settings(BaseSettings):
         description="Make a new delivery's first attempt inside the fan-out task (no task per "
         "delivery); false sends a `deliver` task for each.",
     )
+    publish_drainers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Drainers of the story events waiting for publish that may run at once "
+        "(`shared/publish_events.py`): one runs whenever events wait, each further one while "
+        "a backlog of more than 16 per drainer waits.",
+    )
     debug_task_delay_seconds: float = Field(
         default=0.0,
         ge=0,

@@ -20,7 +20,7 @@ from services.ingest.decide import Decision, decide, event_id_for, story_id_for
 from services.ingest.draft import Draft
 from services.ingest.formats import ParseContext, parse
 from services.ingest.locks import story_lock
-from shared import batches, broker, keys, metrics, names, outbox, stories
+from shared import batches, broker, keys, metrics, names, outbox, publish_events, stories
 from shared.celery_app import get_celery
 from shared.errors import ParseError, SyndicateError
 from shared.logging import bind
@@ -35,13 +35,8 @@ _DONE = ("parsed", "duplicate", "stale", "quarantined")
 
 
 def _messages(events: list[Event]) -> list[tuple[str, list[Any]]]:
-    """Each event goes to render and to publish."""
-    messages: list[tuple[str, list[Any]]] = []
-    for event in events:
-        payload = event.model_dump(mode="json")
-        messages.append((names.TASK_RENDER_ON_EVENT, [payload]))
-        messages.append((names.TASK_PUBLISH_ON_EVENT, [payload]))
-    return messages
+    """Each event goes to render as a task message (publish's wait in a list of their own)."""
+    return [(names.TASK_RENDER_ON_EVENT, [event.model_dump(mode="json")]) for event in events]
 
 
 def _finish(
@@ -60,9 +55,18 @@ def _finish(
         store.fill_update(pipe, item)
     outbox.fill_enter(pipe, [e.id for e in events])  # sent again should a message be lost
     broker.add_many(pipe, _messages(events))
+    pushed = len(pipe)  # where the push's reply will be
+    if events:
+        drainers = get_settings().publish_drainers
+        publish_events.fill_push(pipe, [e.model_dump_json() for e in events], drainers)
     metrics.fill(pipe, *writes)
     store.fill_outbox_done(pipe, wire_id)
-    pipe.execute()
+    replies = pipe.execute()
+    if events:
+        # a message lost here (the process dies first) leaves the slot flagged for a moment:
+        # the scheduler wakes it again once its flag runs out (shared.publish_events)
+        for slot in publish_events.woken(replies[pushed]):
+            broker.push(client, names.TASK_PUBLISH_DRAIN_EVENTS, slot)
 
 
 #: wire items one ingest task handles at most: its own and those waiting behind it in the

@@ -1,6 +1,8 @@
 """Publish's Celery tasks: thin entry points over fan-out, attempts, verification and pings.
 
-    story event ──> on_story_event ──> fanout.story_event ──> inline.first_attempts
+    story events ─> drain_events ──> fanout.story_event ──> inline.first_attempts
+                    (shared.publish_events: a list, taken in batches; on_story_event for
+                     the outbox's and the parked events)
     feed.updated ─> on_feed_updated ─> fanout.feed_update ──> inline.first_attempts; hub_ping
     POST /websub ─> websub_verify ──> websub_verify.verify (GET with hub.challenge)
     scheduler ────> drain_due (every second) ──> deliver (due ones), on_story_event (parked ones)
@@ -13,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import redis
 from celery.signals import worker_init
+from pydantic import ValidationError
 
 from services.publish import (
     attempts,
@@ -29,7 +33,7 @@ from services.publish import (
     schedule,
     websub_verify,
 )
-from shared import batches, named_feeds, names, outbox, stories
+from shared import batches, named_feeds, names, outbox, publish_events, stories
 from shared.celery_app import get_celery, send
 from shared.errors import ConfigurationError
 from shared.logging import add, bind
@@ -77,26 +81,73 @@ def on_story_event(event_data: dict[str, Any]) -> int:
     outbox.fill_handled(pipe, "publish", event.id)
     batches.fill_take(pipe, names.TASK_PUBLISH_ON_EVENT, EVENT_BATCH - 1)
     _, reply = pipe.execute()
+    taken = batches.events(batches.taken(names.TASK_PUBLISH_ON_EVENT, reply))
+    made, failed = _fan_out_all(client, taken, settings, deliveries)
+    if failed is not None:
+        raise failed
+    return made
+
+
+def _fan_out_all(
+    client: redis.Redis, events: list[Event], settings: Settings, deliveries: list[str]
+) -> tuple[int, Exception | None]:
+    """Fan each event out (one that fails is logged, and its outbox entry stays, so it is sent
+    again), mark the others handled, then make the first attempts of all the deliveries
+    (``deliveries``: those made already) together. Returns how many deliveries there were and
+    the first error."""
     handled: list[str] = []
     failed: Exception | None = None
-    for taken in batches.events(batches.taken(names.TASK_PUBLISH_ON_EVENT, reply)):
-        with bind(event_id=taken.id, story_id=taken.story_id):
+    for event in events:
+        with bind(event_id=event.id, story_id=event.story_id):
             try:
-                deliveries += _fan_out(client, taken, settings)
+                deliveries += _fan_out(client, event, settings)
             except Exception as exc:
-                log.exception("event %s could not fan out; the outbox sends it again", taken.id)
+                log.exception("event %s could not fan out; the outbox sends it again", event.id)
                 failed = failed or exc
                 continue
-        handled.append(taken.id)
+        handled.append(event.id)
     if handled:
         pipe = client.pipeline(transaction=False)
         for event_id in handled:
             outbox.fill_handled(pipe, "publish", event_id)
         pipe.execute()
     inline.first_attempts(client, deliveries, settings, _send_deliver)
-    if failed is not None:
-        raise failed
-    return len(deliveries)
+    return len(deliveries), failed
+
+
+@app.task(name=names.TASK_PUBLISH_DRAIN_EVENTS)
+def drain_events(slot: int) -> int:
+    """Fan out the story events waiting in publish's list, a batch at a time, while they come
+    (``shared.publish_events``); then stand down, or after ``DRAIN_SECONDS`` hand over to a
+    fresh task (so a worker asked to stop is not kept by a steady stream). An event that fails
+    is logged and the outbox sends it again; the others go on. Returns the deliveries made."""
+    client = get_redis()
+    settings = get_settings()
+    ends = time.monotonic() + publish_events.DRAIN_SECONDS
+    made = 0
+    while True:
+        raws = publish_events.take(client, slot)
+        if raws:
+            made += _fan_out_all(client, _events(raws), settings, [])[0]
+            if time.monotonic() < ends:
+                continue
+        if not publish_events.stand_down(client, slot):
+            return made  # nothing waits for this slot
+        if time.monotonic() >= ends:
+            send(names.TASK_PUBLISH_DRAIN_EVENTS, slot)  # the slot is flagged: hand over
+            return made
+
+
+def _events(raws: list[bytes]) -> list[Event]:
+    """The events taken from the list; one that cannot be read is logged and left to the
+    outbox (its id, if it had one, is still there)."""
+    events = []
+    for raw in raws:
+        try:
+            events.append(Event.model_validate_json(raw))
+        except ValidationError:
+            log.error("a story event waiting for publish cannot be read: %r", raw[:200])
+    return events
 
 
 def _fan_out(client: redis.Redis, event: Event, settings: Settings) -> list[str]:
@@ -144,6 +195,8 @@ def drain_due() -> int:
     client = get_redis()
     now = datetime.now(UTC)
     follows.refresh_now_and_then(client, now)  # WebSub leases that ran out, auto-disabled hooks
+    for slot in publish_events.wake_waiting(client, get_settings().publish_drainers):
+        send(names.TASK_PUBLISH_DRAIN_EVENTS, slot)  # events wait and no drainer runs
     ids = schedule.take_due(client, now, attempts.attempt_lease(get_settings()))
     for delivery_id in ids:
         send(names.TASK_PUBLISH_DELIVER, delivery_id)

@@ -229,6 +229,8 @@ def stuck(client: redis.Redis, now: float | None = None) -> list[str]:
         for key in client.scan_iter(f"{prefix}{queue}*"):
             if client.type(key) == b"list" and client.llen(key):
                 found.append(f"{client.llen(key)} messages in {key.decode()}")
+    if client.llen(keys.publish_events()):
+        found.append(f"{client.llen(keys.publish_events())} story events waiting for publish")
     if client.hlen(f"{prefix}unacked"):
         found.append(f"{client.hlen(f'{prefix}unacked')} unacked messages")
     if client.zcard(keys.wire_outbox()):

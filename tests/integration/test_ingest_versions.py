@@ -159,11 +159,15 @@ def test_reuters_corrected_then_canceled(task_db: redis.Redis) -> None:
 
 
 def queued_event_ids(client: redis.Redis, queue: str) -> list[str]:
-    """Event ids of the story events waiting on a broker queue (no worker runs in these tests)."""
+    """Event ids of the story events waiting on a broker queue, or for publish in its list of
+    story events, oldest first (no worker runs in these tests)."""
     import base64
     import json
 
     found = []
+    if queue == "publish":
+        waiting = client.lrange(keys.publish_events(), 0, -1)
+        found += [json.loads(raw)["id"] for raw in reversed(waiting)]
     for raw in client.lrange(f"{keys.celery_prefix()}{queue}", 0, -1):
         message = json.loads(raw)
         args = json.loads(base64.b64decode(message["body"]))[0]

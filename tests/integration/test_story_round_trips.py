@@ -42,9 +42,19 @@ def test_ingest_stores_a_new_story_in_six_round_trips(
 
     process_wire(save(redis_db, nitf(extra=b" warm")).id)  # connections made
     redis_db.delete(keys.celery_queue("render"), keys.celery_queue("publish"))
+    redis_db.set(keys.publish_drainer(0), "1")  # a drainer of publish's events is running
     item = save(redis_db, nitf(version=4, extra=b" and a ferry"))
     with counted(monkeypatch) as trips:
         assert process_wire(item.id) == "parsed"
     # the item; its run begun; the story's lock with the story; the version with the lock's
-    # release; the run's end (record, events, messages, metrics, outbox); the look for a batch
+    # release; the run's end (record, events, messages, the push to publish's list, metrics,
+    # outbox); the look for a batch
     assert trips.count == 6, trips.count
+
+    # with no drainer running, the push wakes one: one more trip, the drain_events message
+    redis_db.delete(keys.publish_drainer(0))
+    item = save(redis_db, nitf(version=5, extra=b" and a ferry, late"))
+    with counted(monkeypatch) as trips:
+        assert process_wire(item.id) == "parsed"
+    assert trips.count == 7, trips.count
+    assert redis_db.exists(keys.publish_drainer(0))

@@ -16,7 +16,7 @@ from typing import Any
 import redis
 from celery import Celery
 
-from shared import feedstore, names, stories
+from shared import feedstore, names, publish_events, stories
 from shared.celery_app import celery_config
 from shared.ids import derived_id
 from shared.models import Contributor, Event, EventType, FeedUpdate, Story
@@ -88,6 +88,14 @@ class Injector:
 
     def story_event(self, event: Event) -> None:
         self.send(names.TASK_PUBLISH_ON_EVENT, event.model_dump(mode="json"))
+
+    def hand_over(self, events: list[Event], *, wake: bool = True, drainers: int = 2) -> None:
+        """Hand story events to publish as ingest does: into publish's list, each drainer slot
+        that should run woken (``wake=False``: those messages lost)."""
+        raw = [event.model_dump_json() for event in events]
+        for slot in publish_events.push(self.client, raw, drainers):
+            if wake:
+                self.send(names.TASK_PUBLISH_DRAIN_EVENTS, slot)
 
     def publish(self, story: Story, event_type: EventType = "story.published") -> Event:
         event = self.store_version(story, event_type)

@@ -18,6 +18,7 @@ import requests
 from standardwebhooks.webhooks import Webhook
 
 from services.publish.deliveries import delivery_id_for
+from shared import publish_events
 from tests.integration.publish.conftest import (
     MAX_IN_FLIGHT_QUICK,
     deliveries_of,
@@ -328,3 +329,64 @@ def test_feed_updated_webhooks_follow_the_feeds_filter(
     assert body["data"] == {"feed": name, "urls": update.urls, "etags": update.etags}
     assert deliveries_of(publish_service, str(not_this["id"])) == []
     assert other.snapshot() == []
+
+
+def _ids_received(receiver: Receiver, wanted: set[str]) -> list[str]:
+    return [
+        r.headers["webhook-id"] for r in receiver.snapshot() if r.headers["webhook-id"] in wanted
+    ]
+
+
+def _drainers_idle(injector: Injector) -> bool:
+    client = injector.client
+    return publish_events.waiting(client) == 0 and publish_events.running(client, 2) == []
+
+
+def test_story_events_handed_over_in_a_backlog_reach_every_subscriber_once(
+    publish_service: Service,
+    injector: Injector,
+    receivers: list[Receiver],
+    subscriptions: list[str],
+) -> None:
+    """Forty events at once (as a busy ingest hands them over): both drainer slots are woken,
+    each takes batches, and every subscriber gets every event exactly once; then the drainers
+    stand down."""
+    hooks = [Receiver().start() for _ in range(2)]
+    receivers.extend(hooks)
+    for hook in hooks:
+        subscriptions.append(str(publish_service.subscribe(hook.url)["id"]))
+    handed = [
+        injector.store_version(make_story(unique("st_")), "story.published") for _ in range(40)
+    ]
+    wanted = {event.id for event in handed}
+
+    injector.hand_over(handed)
+
+    for hook in hooks:
+
+        def all_in(h: Receiver = hook) -> bool:
+            return set(_ids_received(h, wanted)) == wanted
+
+        wait_for(all_in, timeout=60, message="every event at every subscriber")
+        assert sorted(_ids_received(hook, wanted)) == sorted(wanted), "each event once"
+    wait_for(lambda: _drainers_idle(injector), timeout=30, message="the drainers to stand down")
+
+
+def test_events_whose_drainer_was_never_woken_still_go_out(
+    publish_service: Service,
+    injector: Injector,
+    receivers: list[Receiver],
+    subscriptions: list[str],
+) -> None:
+    """The wake-up message is lost (or its drainer killed before it took anything): the slot's
+    flag runs out and the scheduler's drain_due wakes it."""
+    hook = Receiver().start()
+    receivers.append(hook)
+    subscriptions.append(str(publish_service.subscribe(hook.url)["id"]))
+    wait_for(lambda: _drainers_idle(injector), timeout=30, message="no drainer running")
+    event = injector.store_version(make_story(unique("st_")), "story.published")
+
+    injector.hand_over([event], wake=False)  # flagged, but no drain_events message
+
+    wait_for(lambda: _ids_received(hook, {event.id}), timeout=30, message="the event, late")
+    wait_for(lambda: _drainers_idle(injector), timeout=30, message="the drainer to stand down")
