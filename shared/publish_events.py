@@ -33,8 +33,9 @@ import redis
 from shared import keys
 from shared.redis_conn import Lua, text
 
-#: events one drainer takes at a time
-BATCH = 16
+#: events one drainer takes at a time: few enough that the first attempts of two drainers'
+#: batches stay within a subscription's quick in-flight limit (16), so none waits for a slot
+BATCH = 8
 #: how long a drainer's flag lasts unless refreshed (seconds)
 FLAG_SECONDS = 2.0
 #: how long drainer 0 waits for the next event before it stands down (seconds)

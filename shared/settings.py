@@ -124,7 +124,7 @@ class Settings(BaseSettings):
         le=64,
         description="Drainers of the story events waiting for publish that may run at once "
         "(`shared/publish_events.py`): one runs whenever events wait, each further one while "
-        "a backlog of more than 16 per drainer waits.",
+        "a backlog of more than 8 per drainer waits.",
     )
     debug_task_delay_seconds: float = Field(
         default=0.0,
