@@ -93,7 +93,12 @@ def _authorise(credentials: HTTPAuthorizationCredentials | None, needed: Scope) 
     return fingerprint(credentials.credentials)
 
 
-def require_token(
+# The dependencies below are ``async`` though they never wait: FastAPI runs a plain ``def``
+# dependency on its thread pool, and the hop there and back was about a tenth of the API's CPU
+# per ``POST /v1/wire`` (docs/performance.md); these only compare and hash.
+
+
+async def require_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     """FastAPI dependency: the caller's token fingerprint if it is an ``admin`` token, else
@@ -101,7 +106,7 @@ def require_token(
     return _authorise(credentials, "admin")
 
 
-def require_ingest(
+async def require_ingest(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     """FastAPI dependency: the caller's token fingerprint if it may post wire copy."""
@@ -115,7 +120,7 @@ IngestCaller = Annotated[str, Security(require_ingest, scopes=["ingest"])]
 """A caller that may post wire copy (an ``ingest`` or ``admin`` token)."""
 
 
-def optional_admin(
+async def optional_admin(
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str | None:
     """FastAPI dependency for public reads that show more to an ``admin`` token (withheld and

@@ -16,9 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from services.ingest import store
 from services.ingest.formats import MEDIA_TYPES, format_for_media_type
 from services.ingest.precheck import precheck
-from shared import names, stories
+from shared import stories
 from shared.auth import IngestCaller, MaybeAdmin
-from shared.celery_app import send
 from shared.errors import (
     BadRequest,
     Gone,
@@ -128,7 +127,7 @@ async def post_wire(
         idempotency_key=idempotency_key,
     )
     try:
-        store.save_wire(client, item, body)
+        store.save_wire(client, item, body, send=True)  # stored, in the outbox, and sent
     except Exception as exc:
         if idempotency_key:
             with contextlib.suppress(redis.RedisError):
@@ -138,24 +137,8 @@ async def post_wire(
                 "The store is not reachable right now; nothing was accepted. Retry shortly."
             ) from exc
         raise
-    _send_ingest(wire_id)
     response.headers["Location"] = f"/v1/wire/{wire_id}"
     return WireAccepted(id=wire_id, status="accepted")
-
-
-def _send_ingest(wire_id: str) -> None:
-    """Send the ingest task of a stored item. The copy is durable and in the outbox from here
-    on, so a failed send is not the client's problem: the answer stays ``202`` and the
-    scheduler's sweeper sends the task after ``SYNDICATE_INGEST_OUTBOX_SECONDS``."""
-    try:
-        send(names.TASK_INGEST_WIRE, wire_id)
-    except Exception:  # whatever the broker raised, the outbox entry stands
-        log.warning(
-            "wire %s stored, but its ingest task could not be sent; the outbox sweeper will "
-            "send it",
-            wire_id,
-            exc_info=True,
-        )
 
 
 def _checked(body: bytes, content_type: str) -> ParseError | None:

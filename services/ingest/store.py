@@ -19,7 +19,7 @@ from typing import Any
 import redis
 
 from services.ingest import meters
-from shared import keys, metrics
+from shared import broker, keys, metrics, names
 from shared.errors import ParseError
 from shared.models import WireItem
 from shared.redis_conn import Lua, raw, text
@@ -28,14 +28,19 @@ from shared.redis_conn import Lua, raw, text
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
 
-def save_wire(client: redis.Redis, item: WireItem, body: bytes, *, pending: bool = True) -> None:
+def save_wire(
+    client: redis.Redis, item: WireItem, body: bytes, *, pending: bool = True, send: bool = False
+) -> None:
     """Store the raw bytes and their metadata, and (``pending``: it is to be parsed) its outbox
-    entry, in one transaction."""
+    entry, in one transaction; with ``send``, its ingest task message too (one round trip for
+    the API's ``POST /v1/wire``, and the item is never stored without its message on the way)."""
     pipe = client.pipeline(transaction=True)
     pipe.hset(keys.wire(item.id), mapping={"meta": item.model_dump_json(), "body": body})
     pipe.zadd(keys.wire_received(), {item.id: item.received_at.timestamp()})
     if pending:
         pipe.zadd(keys.wire_outbox(), {item.id: time.time()})
+    if send:
+        broker.add(pipe, names.TASK_INGEST_WIRE, item.id)
     pipe.execute()
 
 

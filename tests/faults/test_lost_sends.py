@@ -1,6 +1,7 @@
-"""The API loses the ingest task of every third item it stores (as if it died between storing
-the copy and sending the task; injected by ``hooks/sitecustomize.py`` in the API process only):
-every copy answered 202 is parsed all the same, through the scheduler's outbox sweeper."""
+"""The ingest task message of every third item the API stores is lost (never written to the
+queue, though the copy and its outbox entry are; injected by ``hooks/sitecustomize.py`` in the
+API process only): every copy answered 202 is parsed all the same, through the scheduler's
+outbox sweeper."""
 
 from __future__ import annotations
 
