@@ -276,7 +276,7 @@ class Client:
             if target.scheme == "https":
                 trust: dict[str, Any] = {"cert_reqs": "CERT_NONE"}
                 if self.verify:
-                    where = certifi.where() if self.verify is True else str(self.verify)
+                    where = trusted(self.verify)
                     trust = {"cert_reqs": "CERT_REQUIRED"}
                     trust["ca_cert_dir" if os.path.isdir(where) else "ca_certs"] = where
                 pool = _WatchedHTTPSPool(
@@ -574,9 +574,15 @@ def request_path(target: Target, params: Mapping[str, str] | None) -> str:
     return urlunsplit(("", "", parts.path or "/", query, ""))
 
 
-def short_error(exc: Exception) -> str:
-    text = str(exc)
+def short_error(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
     return text if len(text) < 300 else text[:300] + "…"
+
+
+def trusted(verify: bool | str) -> str:
+    """The certificate authorities a ``verify`` setting trusts: certifi's bundle for ``True``,
+    else the bundle file or folder it names (and nothing else)."""
+    return certifi.where() if verify is True else str(verify)
 
 
 __all__ = ["Client", "Guard", "HttpResult", "TargetRefused", "check_target"]

@@ -35,8 +35,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
-import certifi
-
 from shared.errors import DeliveryError, TargetRefused
 from shared.http import (
     DEFAULT_HEADERS,
@@ -48,6 +46,8 @@ from shared.http import (
     begin_check,
     host_header,
     request_path,
+    short_error,
+    trusted,
 )
 from shared.netguard import Target
 
@@ -156,9 +156,9 @@ def _tls(verify: bool | str) -> ssl.SSLContext:
     with _contexts_lock:
         context = _contexts.get(verify)
         if context is None:
-            context = ssl.create_default_context()
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # names checked, nothing trusted
             if verify:
-                where = certifi.where() if verify is True else str(verify)
+                where = trusted(verify)  # only these, as the client's pools trust
                 if os.path.isdir(where):
                     context.load_verify_locations(capath=where)
                 else:
@@ -271,7 +271,7 @@ class _Exchange:
             self._wait(selectors.EVENT_WRITE, self.loop.client.connect_timeout, keep_time=True)
             return False
         except (ssl.SSLError, ssl.CertificateError, OSError) as exc:
-            raise _Failed(f"connection failed: {_describe(exc)}") from None
+            raise _Failed(f"connection failed: {short_error(exc)}") from None
         self._sending()
         return False
 
@@ -310,7 +310,7 @@ class _Exchange:
             return
         raise _Failed(
             "connection failed: "
-            + (_describe(exc) if exc else "the connection closed before an answer came")
+            + (short_error(exc) if exc else "the connection closed before an answer came")
         )
 
     def _read(self) -> bool:
@@ -664,7 +664,7 @@ class _Loop:
             self._end(ex, ended, DeliveryError(exc.detail, resource=ex.call.url), completed=False)
             return
         except OSError as exc:  # no socket to be had (too many open files), TLS set-up
-            detail = f"connection failed: {_describe(exc)}"
+            detail = f"connection failed: {short_error(exc)}"
             self._end(ex, ended, DeliveryError(detail, resource=ex.call.url), completed=False)
             return
         if done:
@@ -720,11 +720,6 @@ def _request_bytes(call: Call, target: Target) -> bytes:
 
 def _os_error(code: int) -> str:
     return f"[Errno {code}] {os.strerror(code)}"
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) < 300 else text[:300] + "…"
 
 
 __all__ = ["Call", "Ended", "exchange"]

@@ -6,7 +6,17 @@ import pytest
 import redis
 
 from tests.support.api_server import serve_app
+from tests.support.rawserver import RawServer
 from tests.support.websub_callback import Callback
+
+
+@pytest.fixture
+def servers() -> Iterator[list[RawServer]]:
+    """Raw servers a test starts (``tests.support.rawserver.serve``); all stopped at its end."""
+    started: list[RawServer] = []
+    yield started
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture

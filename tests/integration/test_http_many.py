@@ -11,7 +11,6 @@ import ipaddress
 import socket
 import threading
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,24 +18,10 @@ import pytest
 from shared.errors import DeliveryError, TargetRefused
 from shared.http import Client, Guard, HttpResult
 from shared.http_many import Call, Ended, exchange
-from tests.support.rawserver import RawServer
+from tests.support.rawserver import RawServer, serve
 
 LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.1/32")]
 GUARD = Guard(allowed=LOOPBACK_ONLY)
-
-
-@pytest.fixture
-def servers() -> Iterator[list[RawServer]]:
-    started: list[RawServer] = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def serve(servers: list[RawServer], handler: Any) -> RawServer:
-    server = RawServer(handler).start()
-    servers.append(server)
-    return server
 
 
 def client() -> Client:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from shared import keys
 from shared.redis_server import free_port
 from shared.settings import Settings, get_settings
 from tests.integration.test_publish_flow import subscribe, version
-from tests.support.rawserver import RawServer, drip
+from tests.support.rawserver import RawServer, drip, serve
 from tests.support.receiver import Received, Receiver
 from tests.support.waiting import wait_for
 
@@ -45,14 +44,6 @@ def configure(env: pytest.MonkeyPatch, **values: str) -> Settings:
         env.setenv(f"SYNDICATE_{name}", value)
     get_settings.cache_clear()
     return get_settings()
-
-
-@pytest.fixture
-def servers() -> Iterator[list[RawServer]]:
-    started: list[RawServer] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 def one_delivery(client: redis.Redis, url: str, story_id: str) -> str:
@@ -83,8 +74,7 @@ def test_a_timed_out_attempt_is_recorded_and_retried(
         else:
             server.send(conn, OK)
 
-    server = RawServer(first_silent_then_ok).start()
-    servers.append(server)
+    server = serve(servers, first_silent_then_ok)
     d = one_delivery(redis_db, server.url(), "st_timeout")
 
     assert attempts.run(redis_db, d, T0, settings).status == "retry"
@@ -136,8 +126,7 @@ def test_an_attempt_against_a_dripping_receiver_ends_within_its_lease(
     settings = configure(
         settings_env, WEBHOOK_CONNECT_TIMEOUT="1", WEBHOOK_READ_TIMEOUT="1"
     )  # every byte comes within the read timeout; the whole answer would take 40 s
-    server = RawServer(drip(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200, 0.2)).start()
-    servers.append(server)
+    server = serve(servers, drip(b"HTTP/1.1 200 OK\r\nX-Pad: " + b"a" * 200, 0.2))
     d = one_delivery(redis_db, server.url(), "st_drip")
     assert attempts.attempt_lease(settings) == 2 + attempts.LEASE_MARGIN_SECONDS
 

@@ -13,7 +13,7 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +22,12 @@ import pytest
 from shared.errors import DeliveryError, TargetRefused
 from shared.http import MAX_RESPONSE_BYTES, Client, Guard, HttpResult, check_target
 from shared.http_many import Call, exchange
-from tests.support.rawserver import RawServer, drip, endless, silent
+from tests.support.rawserver import RawServer, drip, endless, serve, silent
 from tests.support.receiver import Receiver
 from tests.support.tls import make_certificates
 
 LOOPBACK_ONLY = [ipaddress.ip_network("127.0.0.1/32")]
 NAME = "partner.test"
-
-
-@pytest.fixture
-def servers() -> Iterator[list[RawServer]]:
-    started: list[RawServer] = []
-    yield started
-    for server in started:
-        server.stop()
 
 
 Request = Callable[..., HttpResult]
@@ -59,12 +51,6 @@ def request_(request: pytest.FixtureRequest) -> Request:
     if request.param == "threads":
         return lambda client, *args, **kwargs: client.request(*args, **kwargs)
     return one_loop
-
-
-def serve(servers: list[RawServer], handler: Any) -> RawServer:
-    server = RawServer(handler).start()
-    servers.append(server)
-    return server
 
 
 def rebinding_dns(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:

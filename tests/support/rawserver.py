@@ -70,6 +70,14 @@ class RawServer:
             self.written += len(data)
 
 
+def serve(servers: list[RawServer], handler: Handler) -> RawServer:
+    """Start a raw server running ``handler`` and add it to ``servers`` (the ``servers``
+    fixture stops them all at the test's end)."""
+    server = RawServer(handler).start()
+    servers.append(server)
+    return server
+
+
 def drip(answer: bytes, every: float) -> Handler:
     """Send ``answer`` one byte at a time, ``every`` seconds apart (each read stays short of any
     read timeout, the whole answer does not)."""
