@@ -78,18 +78,17 @@ def _flags(drainers: int) -> list[str]:
     return [keys.publish_drainer(slot) for slot in range(max(1, drainers))]
 
 
-def fill_push(pipe: Any, events: Sequence[str], drainers: int) -> None:
-    """Add ``events`` (JSON, oldest first) to the list, on a pipeline the caller runs (a
-    transaction: with the rest of the run, or not at all); its reply, read by ``woken``, names
-    the slots the caller must wake (``wake_message``) once it has run."""
-    _PUSH(pipe, [keys.publish_events(), *_flags(drainers)], [_ttl(), BATCH, *events])
+def fill_push(client_or_pipe: Any, events: Sequence[str], drainers: int) -> Any:
+    """Add ``events`` (JSON, oldest first) to the list: on a pipeline the caller runs (a
+    transaction: with the rest of the run, or not at all), or on a client at once. Its reply,
+    read by ``woken``, names the slots the caller must wake with a drain_events message."""
+    flags = [keys.publish_events(), *_flags(drainers)]
+    return _PUSH(client_or_pipe, flags, [_ttl(), BATCH, *events])
 
 
 def push(client: redis.Redis, events: Sequence[str], drainers: int) -> list[int]:
     """``fill_push`` on its own: add ``events`` now; returns the slots to wake."""
-    return woken(
-        _PUSH(client, [keys.publish_events(), *_flags(drainers)], [_ttl(), BATCH, *events])
-    )
+    return woken(fill_push(client, events, drainers))
 
 
 def woken(reply: Any) -> list[int]:
@@ -100,7 +99,7 @@ def woken(reply: Any) -> list[int]:
 def wake_waiting(client: redis.Redis, drainers: int) -> list[int]:
     """Flag the slots that should run and do not (events wait, and their drainer died or its
     message was lost); the scheduler calls this every second. Returns the slots to wake."""
-    return woken(_PUSH(client, [keys.publish_events(), *_flags(drainers)], [_ttl(), BATCH]))
+    return push(client, (), drainers)
 
 
 def take(client: redis.Redis, slot: int) -> list[bytes]:
