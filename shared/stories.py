@@ -35,14 +35,14 @@ def fill_version(pipe: Any, story: Story) -> None:
 
 def get_story(client: redis.Redis, story_id: str) -> Story | None:
     raw = client.get(keys.story(story_id))
-    return Story.model_validate_json(raw) if raw else None
+    return parse_cached(as_bytes(raw)) if raw else None
 
 
 def get_version(client: redis.Redis, story_id: str, version: int) -> Story | None:
     if version < 1:
         return None
     raw = client.lindex(keys.story_versions(story_id), version - 1)
-    return Story.model_validate_json(raw) if raw else None
+    return parse_cached(as_bytes(raw)) if raw else None
 
 
 def fill_get_with_versions(pipe: Any, story_id: str) -> None:
@@ -76,7 +76,9 @@ def get_many(client: redis.Redis, story_ids: Iterable[str]) -> list[Story]:
 @functools.lru_cache(maxsize=4096)
 def parse_cached(raw: bytes) -> Story:
     """A stored story's JSON, parsed once per process: a render reads the same 50 stories
-    many times (a story is frozen, so one parsed copy serves every reader)."""
+    many times, and render's event task, publish's fan-out and its first attempts each read
+    the version a story event names (its latest and its version record hold the same bytes).
+    A story is frozen, so one parsed copy serves every reader."""
     return Story.model_validate_json(raw)
 
 

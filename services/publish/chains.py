@@ -16,9 +16,10 @@ from typing import Any
 import redis
 
 from services.publish import store
-from shared import keys
+from shared import keys, stories
 from shared.ids import derived_id
 from shared.models import Delivery, Story, Subscription
+from shared.redis_conn import raw as raw_bytes
 from shared.redis_conn import text
 
 
@@ -92,7 +93,7 @@ def read_state(client: redis.Redis, story_id: str, version: int, previous: int |
         fanned_out=bool(done),
         previous_fanned_out=bool(previous_done[0]) if previous_done else True,
         recipients={text(sub): text(delivery) for sub, delivery in raw.items()},
-        story=Story.model_validate_json(story) if story else None,
+        story=stories.parse_cached(raw_bytes(story)) if story else None,
         subscriptions=store.listed_subscriptions(subscriptions),
     )
 

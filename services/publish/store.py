@@ -412,5 +412,5 @@ def version_of(
     if not (event.story_id and event.version):
         return None
     if (event.story_id, event.version) == (delivery.story_id, delivery.version):
-        return Story.model_validate_json(raw_story) if raw_story else None
+        return stories.parse_cached(raw_story) if raw_story else None
     return stories.get_version(client, event.story_id, event.version)
