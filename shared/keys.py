@@ -210,6 +210,13 @@ def feeds_rendering() -> str:
     return f"{PREFIX}render:{{dirty}}:rendering"
 
 
+def feeds_partial() -> str:
+    """Hash: per subscription document rendered in its followed formats alone, when the other
+    formats were first left behind (epoch s): they render ``SYNDICATE_FEED_LAZY_SECONDS`` later
+    at the latest (decisions/0010-followed-formats.md)."""
+    return f"{PREFIX}render:{{dirty}}:partial"
+
+
 def feeds_followed() -> str:
     """Set: the feeds someone follows (written by publish, read by render): their names
     case-folded, ``*`` when a ``feed.updated`` webhook wants every feed, and ``#`` always (the

@@ -6,7 +6,8 @@ Render renders a followed feed as soon as its window allows and announces each c
 that knows who follows what: an active WebSub subscription to any of a feed's topics (the
 record names its format too, ``feed#json``: render keeps WebSub diffs for those formats only), or an
 enabled webhook subscription that asked for ``feed.updated`` (its ``feeds`` filter names the
-feeds; an empty filter means every feed, written ``*``). Render decides external hubs from its
+feeds, each also as ``feed#*``: its announcements name every format, so render renders them all
+at once; an empty filter means every feed, written ``*``). Render decides external hubs from its
 own settings.
 
 The record is rewritten whenever a subscription changes (the API, a verified WebSub intent),
@@ -25,7 +26,7 @@ import redis
 
 from services.publish import store
 from shared import keys
-from shared.follows import EVERY_FEED, PRESENT, feed_key, pushed_key
+from shared.follows import EVERY_FEED, PRESENT, every_format_key, feed_key, pushed_key
 from shared.models import Subscription
 from shared.redis_conn import text
 
@@ -48,6 +49,7 @@ def followed(
         if not wanted:
             members.add(EVERY_FEED)
         members.update(wanted)
+        members.update(every_format_key(feed) for feed in sub.filter.feeds)
     for feed, fmt in websub_topics:
         members.update((feed_key(feed), pushed_key(feed, fmt)))
     return members

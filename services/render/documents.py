@@ -56,13 +56,17 @@ class _EntryCache:
 _ENTRIES = _EntryCache(ENTRY_CACHE_SIZE)
 
 
-def _render(spec: FeedSpec, entries: Sequence[Entry], page: Page) -> dict[str, bytes]:
-    return {fmt: render(spec, entries, page) for fmt, render in RENDERERS.items()}
+def _render(
+    spec: FeedSpec, entries: Sequence[Entry], page: Page, formats: Sequence[str]
+) -> dict[str, bytes]:
+    return {fmt: RENDERERS[fmt](spec, entries, page) for fmt in formats}
 
 
-def _entry_bytes(entry: Entry) -> int:
-    """What one entry adds to the largest of the three formats."""
-    return max(entry_size(entry, "rss"), entry_size(entry, "atom"), item_size(entry))
+_SIZES: dict[str, Callable[[Entry], int]] = {
+    "rss": lambda entry: entry_size(entry, "rss"),
+    "atom": lambda entry: entry_size(entry, "atom"),
+    "json": item_size,
+}
 
 
 def render_document(
@@ -71,14 +75,18 @@ def render_document(
     page: Page = SUBSCRIPTION,
     *,
     max_bytes: int = 1_000_000,
+    formats: Sequence[str] = FORMATS,
 ) -> dict[str, bytes]:
-    """The document's bytes per format (``rss``, ``atom``, ``json``), each at most ``max_bytes``."""
+    """The document's bytes per format (``rss``, ``atom``, ``json``, or those of ``formats``),
+    each at most ``max_bytes``. An entry is sized by the largest of the formats rendered, so a
+    document that needed fitting may be shortened differently when fewer formats are."""
     entries = [_ENTRIES.get(story, spec.base_url) for story in stories]
+    chosen_formats = [fmt for fmt in FORMATS if fmt in formats]
     return fitting.fit(
         entries,
         stories,
-        lambda chosen: _render(spec, chosen, page),
-        _entry_bytes,
+        lambda chosen: _render(spec, chosen, page, chosen_formats),
+        lambda entry: max(_SIZES[fmt](entry) for fmt in chosen_formats),
         max_bytes,
     )
 

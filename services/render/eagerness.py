@@ -7,6 +7,10 @@ is 0. The documents of any other feed, and the archive pages of every feed, are 
 due ``SYNDICATE_FEED_LAZY_SECONDS`` later: the API renders one when someone reads it first
 (``api.py``), and the pump at the latest then. Most feeds (one per contributor, section and agency) are read far less often than they
 change, so this spares most renders (decisions/0007-lazy-renders.md).
+
+A followed feed renders at once only in the formats its followers take (``formats_at_once``:
+a WebSub subscriber to its JSON alone does not need RSS and Atom written at every change); its
+other formats wait like an unfollowed feed's (decisions/0010-followed-formats.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from collections.abc import Iterable
 import redis
 
 from services.render import catalog
+from services.render.documents import FORMATS
 from shared import follows
 from shared.settings import Settings
 
@@ -43,6 +48,20 @@ def is_eager(document: str, members: frozenset[str] | None, settings: Settings) 
     if page is not None:
         return False
     return bool(settings.websub_publish_hubs) or follows.is_followed(members, name)
+
+
+def formats_at_once(
+    document: str, members: frozenset[str] | None, settings: Settings
+) -> tuple[str, ...]:
+    """The formats of ``document`` rendered as soon as it changes: every format when every
+    document renders at once (``everything_eager``); for a followed feed's subscription
+    document, those its followers take (``follows.eager_formats``); none otherwise."""
+    if everything_eager(settings):
+        return FORMATS
+    if not is_eager(document, members, settings):
+        return ()
+    name = catalog.split_document_id(document)[0]
+    return follows.eager_formats(members, name)
 
 
 def members(client: redis.Redis, settings: Settings) -> frozenset[str] | None:

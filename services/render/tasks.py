@@ -170,10 +170,14 @@ def _load(index: Index, ids: list[str]) -> list[Story]:
     return shown
 
 
-def render_feed_document(document: str, claim: int | None = None) -> Rendered:
+def render_feed_document(
+    document: str, claim: int | None = None, *, whole: bool = True
+) -> Rendered:
     """Render one document (a subscription document or an archive page) in every format and
     store what changed. The pump calls this with its claim number, which fences the store (a
-    render older than the stored one is refused); it is also safe to call directly."""
+    render older than the stored one is refused), and ``whole=False``: a followed feed's
+    subscription document then renders in its followers' formats alone (``_formats``). It is
+    also safe to call directly."""
     started = time.perf_counter()
     settings = get_settings()
     client = get_redis()
@@ -189,18 +193,28 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
         language=settings.feed_language,
         max_age=settings.feed_max_age,
     )
+    members = eagerness.members(client, settings)  # one snapshot for this render
     next_due = None
+    formats, rest_due = FORMATS, None
     if label is None:
         tombstones, next_due = _tombstones(index, name, settings.base_url)
         shown = _load(index, index.newest_ids(name, settings.feed_size))
         page = Page(prev_archive=index.newest_page(name), tombstones=tuple(tombstones))
+        formats, rest_due = _formats(client, document, members, settings, whole)
     else:
         bounds = index.page_bounds(name, label)
         if bounds is None:
             return Rendered(changed=())
         shown = _load(index, index.page_ids(name, bounds))
         page = Page(label=label, prev_archive=bounds.prev, next_archive=bounds.next)
-    rendered = render_document(spec, shown, page, max_bytes=settings.feed_max_bytes)
+    rendered = render_document(
+        spec, shown, page, max_bytes=settings.feed_max_bytes, formats=formats
+    )
+    if rest_due is not None and max(map(len, rendered.values())) > settings.feed_max_bytes // 2:
+        # near the limit the formats rendered alone could be fitted unlike all three: render all
+        formats, rest_due = FORMATS, None
+        rendered = render_document(spec, shown, page, max_bytes=settings.feed_max_bytes)
+        client.hdel(keys.feeds_partial(), document)
     updated = max([feed_updated([], page.tombstones, spec.created), *(s.updated for s in shown)])
     stored = store.load_stored(client, document, list(rendered))
     changed = [
@@ -211,28 +225,63 @@ def render_feed_document(document: str, claim: int | None = None) -> Rendered:
     feed_label = catalog.metric_feed(name, label)
     metrics.record(  # one round trip for every metric of this render
         client,
-        *(RENDERS.increment((feed_label, fmt)) for fmt in FORMATS),
+        *(RENDERS.increment((feed_label, fmt)) for fmt in rendered),
         *(CHANGED.increment((fmt,)) for fmt in changed),
         RENDER_SECONDS.observation(
             ("subscription" if label is None else "archive",), time.perf_counter() - started
         ),
     )
     etags = {fmt: store.etag_of(body) for fmt, body in rendered.items()}
-    if _announced(document, client, settings) and _to_announce(client, document, etags, changed):
+    if _announced(document, members, settings) and _to_announce(client, document, etags, changed):
         update = FeedUpdate(
             id=derived_id("evt", "feed", name, *sorted(etags.values())),
             timestamp=datetime.now(UTC),
             feed=name,
-            urls={fmt: spec.url(fmt) for fmt in FORMATS},
+            urls={fmt: spec.url(fmt) for fmt in rendered},
             etags=etags,
-            content_types=dict(CONTENT_TYPES),
+            content_types={fmt: CONTENT_TYPES[fmt] for fmt in rendered},
         )
         _keep_diffs(
-            client, document, spec, shown, page, etags, settings, lambda ids: _load(index, ids)
+            client,
+            document,
+            spec,
+            shown,
+            page,
+            etags,
+            follows.pushed_formats(members, document),
+            settings,
+            lambda ids: _load(index, ids),
         )
         send(names.TASK_PUBLISH_ON_FEED_UPDATED, update.model_dump(mode="json"))
         store.save_announced(client, document, etags)
-    return Rendered(changed=tuple(changed), next_due=next_due)
+    due = [t for t in (next_due, rest_due) if t is not None]
+    return Rendered(changed=tuple(changed), next_due=min(due) if due else None)
+
+
+def _formats(
+    client: Any, document: str, members: frozenset[str] | None, settings: Settings, whole: bool
+) -> tuple[tuple[str, ...], float | None]:
+    """The formats to render a subscription document in, and when the others fall due.
+
+    A followed feed renders at once in the formats its followers take
+    (``eagerness.formats_at_once``) when the pump renders it (``whole`` false); the others wait
+    as an unfollowed feed's would, from the first render that left them behind
+    (``keys.feeds_partial``) until ``SYNDICATE_FEED_LAZY_SECONDS`` later, when the pump renders
+    every format. A read renders every format (``onread``), and so does any render of a feed
+    whose followers take every format or none."""
+    wanted = eagerness.formats_at_once(document, members, settings)
+    if not wanted or len(wanted) == len(FORMATS):
+        return FORMATS, None
+    now = time.time()
+    since = None if whole else client.hget(keys.feeds_partial(), document)
+    if since is None and not whole:
+        client.hset(keys.feeds_partial(), document, repr(now))
+        return wanted, now + settings.feed_lazy_seconds
+    due = float(since) + settings.feed_lazy_seconds if since is not None else now
+    if now < due:
+        return wanted, due
+    client.hdel(keys.feeds_partial(), document)  # every format is rendered now
+    return FORMATS, None
 
 
 def _note_arrivals(
@@ -261,14 +310,15 @@ def _keep_diffs(
     shown: list[Story],
     page: Page,
     etags: dict[str, str],
+    pushed: tuple[str, ...],
     settings: Settings,
     load: Callable[[list[str]], list[Story]],
 ) -> None:
     """Before a change is announced: for each format WebSub subscribers follow, keep what their
     push carries, the entries new since the last announced render and the stories that arrived
     since below them (``diffs``), for ``SYNDICATE_WEBSUB_DIFF_SECONDS``; and record this
-    render's entries for the next diff."""
-    pushed = follows.pushed_formats(eagerness.FOLLOWED.get(client), document)
+    render's entries for the next diff. ``pushed``: the formats WebSub subscribers follow,
+    each of them among those rendered (``follows.eager_formats``)."""
     if not pushed or settings.websub_diff_seconds <= 0:
         return  # nobody is pushed this feed (a later diff is then taken against older entries)
     pipe = client.pipeline(transaction=False)
@@ -282,6 +332,7 @@ def _keep_diffs(
             change.stories,
             Page(tombstones=change.tombstones),
             max_bytes=settings.feed_max_bytes,
+            formats=pushed,
         )
         for fmt in pushed:
             store.fill_diff(
@@ -291,14 +342,14 @@ def _keep_diffs(
     pipe.execute()
 
 
-def _announced(document: str, client: Any, settings: Settings) -> bool:
+def _announced(document: str, members: frozenset[str] | None, settings: Settings) -> bool:
     """Are this document's changes announced (``feed.updated``)? A feed's subscription
     document (never an archive page) when it renders at once (``eagerness``: someone follows
     the feed); a feed nobody follows changes silently, and its first render once followed
     announces what it holds then (its stored ETags differ from the last announced)."""
     if catalog.split_document_id(document)[1] is not None:
         return False
-    return eagerness.is_eager(document, eagerness.members(client, settings), settings)
+    return eagerness.is_eager(document, members, settings)
 
 
 def _to_announce(client: Any, document: str, etags: dict[str, str], changed: list[str]) -> bool:
@@ -310,7 +361,8 @@ def _to_announce(client: Any, document: str, etags: dict[str, str], changed: lis
     its deliveries' ids, derive from the ETags, and publish creates a delivery once."""
     if changed:
         return True
-    if store.load_announced(client, document) == etags:
+    announced = store.load_announced(client, document) or {}
+    if {fmt: announced.get(fmt) for fmt in etags} == etags:
         return False
     return store.stored_etags(client, document, tuple(etags)) == etags
 
@@ -370,6 +422,7 @@ def reconcile(settings: Settings | None = None) -> list[str]:
 def _drop(index: Index, name: str) -> None:
     for document in index.drop_feed(name):
         store.delete_feed(index.client, document, FORMATS)
+        index.client.hdel(keys.feeds_partial(), document)
 
 
 def _reindex(
@@ -424,6 +477,12 @@ def render_all_feeds() -> None:
 
 # --- the pump runs inside every render worker ---------------------------------------------------
 
+
+def render_due(document: str, claim: int) -> Rendered:
+    """The pump's render: a followed feed in its followers' formats (``_formats``)."""
+    return render_feed_document(document, claim, whole=False)
+
+
 _pump: Pump | None = None
 
 
@@ -431,7 +490,7 @@ _pump: Pump | None = None
 def _start_pump(**_: Any) -> None:
     global _pump
     window = get_settings().feed_render_window
-    _pump = Pump(get_redis, render_feed_document, poll=max(0.01, min(0.05, window / 5))).start()
+    _pump = Pump(get_redis, render_due, poll=max(0.01, min(0.05, window / 5))).start()
     log.info("render pump started (window %ss)", window)
 
 

@@ -6,14 +6,16 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
+import feedparser
 import pytest
 import redis
 import requests
 
 from services.render.dirty import DirtySet
+from services.render.documents import FORMATS
 from services.render.pump import Pump
 from shared import feedstore, keys
-from shared.follows import PRESENT
+from shared.follows import PRESENT, pushed_key
 from shared.redis_conn import get_redis
 from shared.settings import get_settings
 from tests.support.render import feed_updates, publish
@@ -35,9 +37,9 @@ def announced(client: redis.Redis) -> list[str]:
 
 
 def render_due(client: redis.Redis) -> None:
-    from services.render.tasks import render_feed_document
+    from services.render import tasks
 
-    Pump(get_redis, render_feed_document).run_once()
+    Pump(get_redis, tasks.render_due).run_once()
 
 
 @pytest.fixture
@@ -217,7 +219,7 @@ def test_the_record_follows_webhooks_and_websub_leases(redis_db: redis.Redis) ->
     hook(1, ["story.published"], [])  # stories only: follows no feed
     hook(2, ["feed.updated"], ["Sections/Business"])
     hook(3, ["feed.updated"], [], disabled=True)
-    assert follows.refresh(redis_db, now) == {PRESENT, "sections/business"}
+    assert follows.refresh(redis_db, now) == {PRESENT, "sections/business", "sections/business#*"}
 
     def websub(n: int, feed: str, expires: datetime) -> None:
         sub = WebSubSubscription(
@@ -240,6 +242,7 @@ def test_the_record_follows_webhooks_and_websub_leases(redis_db: redis.Redis) ->
     assert follows.refresh(redis_db, now) == {
         PRESENT,
         "sections/business",
+        "sections/business#*",  # a feed.updated webhook: every format at once
         "agencies/afp",
         "agencies/afp#json",  # the format with a WebSub subscriber: render keeps its diffs
     }
@@ -247,4 +250,136 @@ def test_the_record_follows_webhooks_and_websub_leases(redis_db: redis.Redis) ->
     hook(4, ["feed.updated", "story.published"], [])
     assert "*" in follows.refresh(redis_db, now)
     stored = {m.decode() for m in redis_db.smembers(keys.feeds_followed())}
-    assert stored == {PRESENT, "*", "sections/business", "agencies/afp", "agencies/afp#json"}
+    assert stored == {
+        PRESENT,
+        "*",
+        "sections/business",
+        "sections/business#*",
+        "agencies/afp",
+        "agencies/afp#json",
+    }
+
+
+def follow_formats(client: redis.Redis, feed: str, *formats: str) -> None:
+    """The record as publish writes it for WebSub subscribers of ``feed`` in ``formats``."""
+    follow(client, feed, *(pushed_key(feed, fmt) for fmt in formats))
+
+
+def stored(client: redis.Redis, feed: str) -> dict[str, bytes]:
+    found = {fmt: feedstore.load_feed(client, feed, fmt) for fmt in FORMATS}
+    return {fmt: feed.body for fmt, feed in found.items() if feed is not None}
+
+
+def test_a_feed_followed_in_json_alone_renders_json_at_once_and_the_rest_when_read(
+    lazy: redis.Redis, api: str
+) -> None:
+    follow_formats(lazy, FOLLOWED, "json")
+    publish(lazy, rich_story(1))
+    time.sleep(0.06)  # the coalescing window
+    render_due(lazy)
+    assert set(stored(lazy, FOLLOWED)) == {"json"}, "RSS and Atom wait"
+    [update] = feed_updates(lazy)
+    assert update.feed == FOLLOWED and set(update.etags) == set(update.urls) == {"json"}
+    seconds, _ = lazy.time()
+    rest_due = lazy.zscore(keys.feeds_dirty(), FOLLOWED)
+    assert rest_due is not None and rest_due > seconds + 50, "the rest due a lazy delay later"
+
+    publish(lazy, rich_story(2))
+    time.sleep(0.06)
+    render_due(lazy)
+    assert b"st_2" in stored(lazy, FOLLOWED)["json"]
+    assert set(stored(lazy, FOLLOWED)) == {"json"}
+    assert lazy.zscore(keys.feeds_dirty(), FOLLOWED) == rest_due, "not put off by a new render"
+
+    answer = requests.get(f"{api}/feeds/{FOLLOWED}.rss", timeout=10)
+    assert answer.status_code == 200
+    assert [e.id.rsplit(":", 1)[1] for e in feedparser.parse(answer.content).entries] == [
+        "st_2",
+        "st_1",
+    ]
+    assert set(stored(lazy, FOLLOWED)) == set(FORMATS), "a read renders every format"
+    assert lazy.hget(keys.feeds_partial(), FOLLOWED) is None
+    assert lazy.zscore(keys.feeds_dirty(), FOLLOWED) is None, "nothing left pending"
+
+
+def test_formats_nobody_is_pushed_still_render_after_the_lazy_delay(
+    lazy: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    settings_env.setenv("SYNDICATE_FEED_LAZY_SECONDS", "1")
+    get_settings.cache_clear()
+    follow_formats(lazy, FOLLOWED, "json", "atom")
+    publish(lazy, rich_story(1))
+    time.sleep(0.06)
+    render_due(lazy)
+    assert set(stored(lazy, FOLLOWED)) == {"json", "atom"}
+
+    def every_format() -> bool:
+        publish(lazy, rich_story(2, version=len(feed_updates(lazy)) + 1))  # the feed stays busy
+        time.sleep(0.06)
+        render_due(lazy)
+        return set(stored(lazy, FOLLOWED)) == set(FORMATS)
+
+    wait_for(every_format, timeout=10, interval=0.05, message="RSS after the lazy delay")
+    assert b"st_2" in stored(lazy, FOLLOWED)["rss"]
+    assert lazy.hget(keys.feeds_partial(), FOLLOWED) is None
+
+
+def test_a_feed_a_webhook_follows_renders_every_format_at_once(lazy: redis.Redis) -> None:
+    from services.publish.follows import followed
+    from shared.models import Subscription, SubscriptionFilter
+
+    hook = Subscription(
+        id="sub_1",
+        url="https://partner.example/hook",
+        events=["feed.updated"],
+        filter=SubscriptionFilter(feeds=[FOLLOWED]),
+        secret="whsec_x",
+        created_at=datetime.now(UTC),
+    )
+    members = followed([hook], [(FOLLOWED, "json")])  # and a WebSub subscriber to its JSON
+    follow(lazy, *(m for m in members if m != PRESENT))
+    publish(lazy, rich_story(1))
+    time.sleep(0.06)
+    render_due(lazy)
+    assert set(stored(lazy, FOLLOWED)) == set(FORMATS)
+    [update] = feed_updates(lazy)
+    assert set(update.etags) == set(FORMATS), "feed.updated names every format"
+
+
+def test_a_followed_feed_near_the_size_limit_renders_every_format(
+    lazy: redis.Redis, settings_env: pytest.MonkeyPatch
+) -> None:
+    """Fitting sizes entries by the formats rendered: near the limit all three are rendered,
+    so the JSON is the one a full render makes."""
+    settings_env.setenv("SYNDICATE_FEED_MAX_BYTES", "20000")
+    get_settings.cache_clear()
+    follow_formats(lazy, FOLLOWED, "json")
+    for n in range(1, 13):
+        publish(lazy, rich_story(n))
+    time.sleep(0.06)
+    render_due(lazy)
+    assert len(stored(lazy, FOLLOWED)["json"]) > 10_000, "the test needs a feed near the limit"
+    assert set(stored(lazy, FOLLOWED)) == set(FORMATS)
+
+
+def test_the_pump_writes_no_format_nobody_is_pushed_not_even_for_a_diff(
+    lazy: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A WebSub push of JSON needs the feed and its diff in JSON: RSS and Atom are not written
+    (their cost was most of a render's)."""
+    from services.render import documents
+
+    written: list[str] = []
+    for fmt, render in list(documents.RENDERERS.items()):
+        monkeypatch.setitem(
+            documents.RENDERERS,
+            fmt,
+            lambda *args, _fmt=fmt, _render=render: written.append(_fmt) or _render(*args),
+        )
+    follow_formats(lazy, FOLLOWED, "json")
+    for n in (1, 2, 3):  # the second and third changes keep a diff
+        publish(lazy, rich_story(n))
+        time.sleep(0.06)
+        render_due(lazy)
+    assert lazy.keys(keys.feed_diff(FOLLOWED, "json", "*")), "diffs were kept"
+    assert written and set(written) == {"json"}

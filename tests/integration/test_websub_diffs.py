@@ -84,7 +84,8 @@ def test_render_keeps_a_diff_of_each_change_for_the_pushed_formats_only(
     items = json.loads(diff.body)["items"]
     assert [item["id"].rsplit(":", 1)[1] for item in items] == ["st_2"]
     assert diff.content_type == "application/feed+json; charset=utf-8"
-    assert feedstore.load_diff(hub, FEED, "rss", second.etags["rss"]) is None, "nobody follows rss"
+    assert set(second.etags) == {"json"}, "nobody follows RSS or Atom: they wait to be read"
+    assert not hub.keys(keys.feed_diff(FEED, "rss", "*")), "and no RSS diff is kept"
     assert 0 < hub.ttl(keys.feed_diff(FEED, "json", second.etags["json"])) <= 120
     # the whole feed, as served, still holds both
     whole = feedstore.load_feed(hub, FEED, "json")

@@ -55,9 +55,9 @@ def due_now(client: redis.Redis, slack: float = 1.0) -> int:
 
 def drain(client: redis.Redis, timeout: float = 30.0) -> None:
     """Render every document marked so far (waiting for the coalescing window to pass)."""
-    from services.render.tasks import render_feed_document
+    from services.render.tasks import render_due
 
-    pump = Pump(get_redis, render_feed_document)
+    pump = Pump(get_redis, render_due)
 
     def settled() -> bool:
         pump.run_once()

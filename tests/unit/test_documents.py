@@ -170,3 +170,23 @@ def test_equal_entries_hash_alike_and_a_shortened_copy_is_another_key() -> None:
     shortened = replace(one, truncated=True)
     assert shortened != one and hash(shortened) != hash(one)
     assert {one: "a", two: "b"} == {one: "b"}
+
+
+def test_a_document_renders_in_the_formats_asked_for_with_the_same_bytes() -> None:
+    """The pump renders a followed feed in its followers' formats alone: those bytes are the
+    ones a render of every format makes (while nothing needs fitting)."""
+    stories = [rich_story(n) for n in range(5, 0, -1)]
+    every = render_document(SPEC, stories)  # type: ignore[arg-type]
+    assert set(every) == set(FORMATS)
+    json_only = render_document(SPEC, stories, formats=("json",))  # type: ignore[arg-type]
+    assert json_only == {"json": every["json"]}
+    two = render_document(SPEC, stories, formats=("json", "rss"))  # type: ignore[arg-type]
+    assert two == {"rss": every["rss"], "json": every["json"]}
+
+
+def test_a_document_in_fewer_formats_is_still_kept_under_the_limit() -> None:
+    stories = [rich_story(n) for n in range(50, 0, -1)]
+    limit = 40_000
+    rendered = render_document(SPEC, stories, max_bytes=limit, formats=("json",))  # type: ignore[arg-type]
+    assert list(rendered) == ["json"] and len(rendered["json"]) <= limit
+    assert json.loads(rendered["json"])["items"], "never empty while entries fit"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.publish.follows import followed
-from services.render.eagerness import is_eager, split
-from shared.follows import EVERY_FEED, PRESENT, is_followed, pushed_formats
+from services.render.documents import FORMATS
+from services.render.eagerness import formats_at_once, is_eager, split
+from shared.follows import EVERY_FEED, PRESENT, eager_formats, is_followed, pushed_formats
 from shared.models import Subscription, SubscriptionFilter
 from shared.settings import Settings
 
@@ -68,7 +69,9 @@ def test_the_record_holds_what_feed_updated_webhooks_and_websub_follow() -> None
     assert followed(hooks, [("Agencies/AFP", "json")]) == {
         PRESENT,
         "sections/business",
+        "sections/business#*",
         "all",
+        "all#*",
         "agencies/afp",
         "agencies/afp#json",
     }
@@ -85,3 +88,25 @@ def test_the_record_names_the_formats_websub_subscribers_follow() -> None:
     assert pushed_formats(None, "all") == ("rss", "atom", "json"), "no record: every format"
     # a webhook following every feed pushes no format: only WebSub subscribers are pushed to
     assert pushed_formats(frozenset({PRESENT, EVERY_FEED}), "all") == ()
+
+
+def test_a_feed_renders_at_once_in_the_formats_its_followers_take() -> None:
+    """WebSub subscribers take their formats; a feed.updated webhook names every format."""
+    websub_only = frozenset(followed([], [("agencies/afp", "json"), ("all", "rss")]))
+    assert formats_at_once("agencies/afp", websub_only, LAZY) == ("json",)
+    assert formats_at_once("all", websub_only, LAZY) == ("rss",)
+    assert formats_at_once("sections/world", websub_only, LAZY) == (), "nobody follows it"
+    assert formats_at_once("agencies/afp/archive/2026-01-01-1", websub_only, LAZY) == ()
+    both = frozenset(
+        followed([_sub(1, ["feed.updated"], ["Agencies/AFP"])], [("agencies/afp", "json")])
+    )
+    assert formats_at_once("agencies/afp", both, LAZY) == FORMATS, "the webhook takes them all"
+    every = frozenset(followed([_sub(2, ["feed.updated"], [])], [("all", "json")]))
+    assert formats_at_once("all", every, LAZY) == FORMATS, "a webhook following every feed"
+    assert formats_at_once("all", None, LAZY) == FORMATS, "no record"
+    legacy = frozenset({PRESENT, "sections/world"})  # a record from before feed#* existed
+    assert eager_formats(legacy, "sections/world") == FORMATS
+    hubs = LAZY.model_copy(update={"websub_publish_hubs": ["https://hub.example/"]})
+    assert formats_at_once("sections/world", websub_only, hubs) == FORMATS, "hubs hear of all"
+    zero = LAZY.model_copy(update={"feed_lazy_seconds": 0})
+    assert formats_at_once("agencies/afp", websub_only, zero) == FORMATS

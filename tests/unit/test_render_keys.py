@@ -23,5 +23,10 @@ def test_feeds_spread_over_slots() -> None:
 
 
 def test_the_coalescing_keys_share_one_slot() -> None:
-    together = [keys.feeds_dirty(), keys.feeds_rendering(), keys.feed_claims()]
+    together = [
+        keys.feeds_dirty(),
+        keys.feeds_rendering(),
+        keys.feed_claims(),
+        keys.feeds_partial(),
+    ]
     assert len({key_slot(key.encode()) for key in together}) == 1
