@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.render import sanitize
@@ -41,7 +41,8 @@ class FeedInfo:
     created: str | None = None  # ISO date-time the feed first existed (dates it while empty)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        # the fields as they are (``asdict`` copies each deeply: every story paid it per feed)
+        return json.dumps(vars(self), sort_keys=True, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, data: str | bytes) -> FeedInfo:

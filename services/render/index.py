@@ -54,24 +54,34 @@ end
 """
 
 # KEYS: entries, pages, tombstones. ARGV: story id, score (its date), page size.
-# Returns {score, closed page label or "", previous page label or "", the old score or ""}.
+# Returns {score, closed page label or "", previous page label or "", the old score or "",
+# the closed page covering the score or "", the closed page covering the old score or ""}:
+# the pages a late story (or an update of one in a closed page) changes, looked up after the
+# join, so a page the join closed counts.
 _JOIN = Lua(
     _DATE
     + """
+local function page_of(score)
+  if score == '' then return '' end
+  return redis.call('ZRANGEBYSCORE', KEYS[2], score, '+inf', 'LIMIT', 0, 1)[1] or ''
+end
 local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if old and tonumber(old) == tonumber(ARGV[2]) then return {old, '', '', old} end
+if old and tonumber(old) == tonumber(ARGV[2]) then
+  return {old, '', '', old, page_of(old), ''}
+end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
 local floor = '-inf'
 if last[2] then floor = '(' .. last[2] end
+local closed, previous = '', ''
 if redis.call('ZCOUNT', KEYS[1], floor, '+inf') >= tonumber(ARGV[3]) then
   local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  local label = civil(tonumber(top[2])) .. '-' .. (redis.call('ZCARD', KEYS[2]) + 1)
-  redis.call('ZADD', KEYS[2], top[2], label)
-  return {ARGV[2], label, last[1] or '', old or ''}
+  closed = civil(tonumber(top[2])) .. '-' .. (redis.call('ZCARD', KEYS[2]) + 1)
+  redis.call('ZADD', KEYS[2], top[2], closed)
+  previous = last[1] or ''
 end
-return {ARGV[2], '', '', old or ''}
+return {ARGV[2], closed, previous, old or '', page_of(ARGV[2]), page_of(old or '')}
 """
 )
 
@@ -135,27 +145,24 @@ class Index:
             documents: set[str] = set()
             created = story.first_published.astimezone(UTC).isoformat()
             names = list(feeds)
-            # every feed's join in one round trip, then every page lookup in one more
+            # every feed's join, with the pages it changes, in one round trip
             pipe = client.pipeline(transaction=False)
             for name in names:
                 first_seen = replace(feeds[name], created=feeds[name].created or created)
                 pipe.hsetnx(keys.feed_registry(), name, first_seen.to_json())
                 _JOIN(pipe, self._keys(name), [story.id, repr(date_score(story)), page_size])
             joined = pipe.execute()[1::2]
-            lookups: list[tuple[str, float]] = []
-            for name, (score, closed, previous, was) in zip(names, joined, strict=True):
+            for name, (_, closed, previous, _, page, left) in zip(names, joined, strict=True):
                 documents.add(name)
                 if closed:
                     documents.add(document_id(name, text(closed)))
                     if previous:
                         documents.add(document_id(name, text(previous)))  # gains next-archive
-                # a late story, or an update of one already in a closed page: that page renders
-                lookups.append((name, float(score)))
-                if was and float(was) != float(score):
-                    lookups.append((name, float(was)))  # its date moved: it left that page
-            for (name, _), page in zip(lookups, self._pages_of(lookups), strict=True):
-                if page:
-                    documents.add(document_id(name, page))
+                # a late story, or an update of one already in a closed page: that page
+                # renders; and the page it left if its date moved
+                for label in (page, left):
+                    if label:
+                        documents.add(document_id(name, text(label)))
             for name in old - set(feeds):
                 score = _LEAVE(
                     client,
@@ -211,15 +218,6 @@ class Index:
     def newest_page(self, name: str) -> str | None:
         last = self.client.zrange(keys.feed_pages(name), -1, -1)
         return text(last[0]) if last else None
-
-    def _pages_of(self, lookups: list[tuple[str, float]]) -> list[str | None]:
-        """``page_of`` of each (feed, date score), in one round trip."""
-        if not lookups:
-            return []
-        pipe = self.client.pipeline(transaction=False)
-        for name, score in lookups:
-            pipe.zrangebyscore(keys.feed_pages(name), repr(score), "+inf", start=0, num=1)
-        return [text(found[0]) if found else None for found in pipe.execute()]
 
     def page_of(self, name: str, score: float) -> str | None:
         """The closed page covering date ``score`` (``None``: newer than every closed page)."""

@@ -153,3 +153,30 @@ def test_an_upgrade_moves_marks_and_tombstones_and_rebuilds_the_index(
     assert pages and all(
         client.zscore(keys.feeds_dirty(), f"all/archive/{page}") is not None for page in pages
     )
+
+
+def test_an_update_marks_the_page_it_is_in_and_a_moved_date_the_page_it_left_too(
+    client: redis.Redis,
+) -> None:
+    for n in range(1, 10):  # three closed pages of three
+        publish(client, dated(n, timedelta(hours=n)))  # type: ignore[arg-type]
+    drain(client)
+    _, pages = walk(client, "all", "atom")
+    by_page = {page: ids(client, page, "atom") for page in pages}
+
+    def page_of(story_id: str) -> str:
+        return next(page for page, held in by_page.items() if story_id in held)
+
+    edited = rich_story(
+        2, version=2, contributors=[], first_published=T0 + timedelta(hours=2), updated=T0
+    )
+    marked = set(publish(client, edited))
+    assert page_of("st_2") in marked, "an update of a story in a closed page renders that page"
+    assert marked & set(pages) == {page_of("st_2")}, "and no other page"
+    moved = rich_story(
+        2, version=3, contributors=[], first_published=T0 + timedelta(hours=5, minutes=30)
+    )
+    marked = set(publish(client, moved))
+    assert {page_of("st_2"), page_of("st_5")} <= marked, "the page it left and the one it joins"
+    drain(client)
+    assert "st_2" not in ids(client, page_of("st_2")) and "st_2" in ids(client, page_of("st_5"))

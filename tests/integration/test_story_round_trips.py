@@ -14,7 +14,7 @@ from tests.integration.test_ingest_versions import nitf, save
 from tests.integration.test_publish_round_trips import counted
 
 
-def test_render_moves_a_new_story_in_seven_round_trips(
+def test_render_moves_a_new_story_in_six_round_trips(
     redis_db: redis.Redis, settings_env: pytest.MonkeyPatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from services.render import eagerness
@@ -29,9 +29,10 @@ def test_render_moves_a_new_story_in_seven_round_trips(
     with counted(monkeypatch) as trips:
         marked = on_story_event(event.model_dump(mode="json"))
     assert "all" in marked
-    # the look for a batch; the story; its lock with the feeds it is in; every feed's join;
-    # the pages; the feeds it is in now with the lock's release; the marks with the outbox
-    assert trips.count == 7, trips.count
+    # the look for a batch; the story; its lock with the feeds it is in; every feed's join
+    # with the pages it changes; the feeds it is in now with the lock's release; the marks
+    # with the outbox
+    assert trips.count == 6, trips.count
     assert not redis_db.exists(keys.story_render_lock(event.story_id or ""))
 
 
