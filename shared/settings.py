@@ -242,7 +242,8 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds: a feed nobody follows (no WebSub subscriber, no feed.updated "
         "webhook, no external hub) renders when it is read, or at the latest this long after a "
-        "change; 0 renders every feed at once, like a followed one.",
+        "change, and so do a followed feed's formats its followers do not take; 0 renders "
+        "every feed at once, like a followed one.",
     )
     feed_render_window: float = Field(
         default=0.25,
