@@ -272,15 +272,16 @@ def _formats(
     wanted = eagerness.formats_at_once(document, members, settings)
     if not wanted or len(wanted) == len(FORMATS):
         return FORMATS, None
-    now = time.time()
-    since = None if whole else client.hget(keys.feeds_partial(), document)
-    if since is None and not whole:
-        client.hset(keys.feeds_partial(), document, repr(now))
-        return wanted, now + settings.feed_lazy_seconds
-    due = float(since) + settings.feed_lazy_seconds if since is not None else now
-    if now < due:
-        return wanted, due
-    client.hdel(keys.feeds_partial(), document)  # every format is rendered now
+    if not whole:
+        now = time.time()
+        since = client.hget(keys.feeds_partial(), document)
+        if since is None:
+            client.hset(keys.feeds_partial(), document, repr(now))
+            return wanted, now + settings.feed_lazy_seconds
+        due = float(since) + settings.feed_lazy_seconds
+        if now < due:
+            return wanted, due
+    client.hdel(keys.feeds_partial(), document)  # every format renders now: none waits
     return FORMATS, None
 
 
