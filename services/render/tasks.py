@@ -53,7 +53,7 @@ RENDERS = metrics.Counter(
 )
 RENDER_SECONDS = metrics.Histogram(
     "syndicate_feed_render_seconds",
-    "Time to render one feed document in every format (load, render, store).",
+    "Time to render one feed document in the formats it renders (load, render, store).",
     ("document",),
 )
 MARKS = metrics.Counter(
